@@ -59,7 +59,7 @@ function main() {
     for (const pkg of new Set(ASSETS.map(([p]) => p))) {
       for (const name of ["LICENSE", "LICENSE.md"]) {
         try {
-          copyFileSync(join(modulesDir, pkg, name), join(tmpDir, `${pkg}.${name}`));
+          copyFileSync(join(modulesDir, pkg, name), join(tmpDir, `${pkg}.LICENSE.txt`));
           break;
         } catch {
           // Try the next spelling.
