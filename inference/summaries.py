@@ -1,0 +1,482 @@
+"""The AI summary of one briefing request: statistics, the LLM prompt, and a template summary.
+
+Pure, storage-free: the resolver reads the request's briefings, turns them into
+:class:`BriefingPoint` values, calls :func:`compute_summary_stats` and then :func:`write_summary`,
+and stores the :class:`SummaryText` it gets back.
+
+The LLM is asked, as in the original service, for a three-line summary of the day that gives the
+numbers of female and male customers, followed by detailed, concrete advice for running the store,
+in a formal business style, in Korean unless the owner's instructions say otherwise, with
+temperature 0.7 and top_p 0.9. Without an LLM, or when it fails, a template summary is written from
+the same statistics, with rule-based advice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from core.settings import Settings
+from inference.captions import read_style
+from inference.llm import ChatMessage, LLMClient, LLMUnavailable
+
+__all__ = [
+    "SUMMARY_TEMPERATURE",
+    "SUMMARY_TOP_P",
+    "BriefingPoint",
+    "HourStat",
+    "Peak",
+    "SummaryStats",
+    "SummaryText",
+    "build_summary_messages",
+    "compute_summary_stats",
+    "template_summary",
+    "write_summary",
+]
+
+log = logging.getLogger(__name__)
+
+SUMMARY_TEMPERATURE = 0.7
+SUMMARY_TOP_P = 0.9
+_SUMMARY_MAX_TOKENS = 1200
+_LABEL_ORDER = ("male", "female", "person")
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingPoint:
+    """One stored briefing: its sequence number, when its frame was taken (aware UTC), the
+    per-class counts, and the error when the tick failed (no frame, detector error)."""
+
+    seq: int
+    captured_at: datetime
+    counts: Mapping[str, int]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """The highest count and the first local time it was seen."""
+
+    count: int
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HourStat:
+    """Mean occupancy during one local clock hour (``hour`` is the hour's local start)."""
+
+    hour: datetime
+    briefings: int
+    mean_by_class: dict[str, float]
+    mean_total: float
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryStats:
+    """What a briefing request observed, in the shop's local time.
+
+    Means are over successful briefings; ``share_pct`` is each class's share of everyone seen
+    (summed over briefings), so ``male`` and ``female`` add up to 100 when they are the only classes.
+    ``duration`` runs from the first to the last briefing plus one interval.
+    """
+
+    timezone: str
+    interval_seconds: int
+    briefings: int
+    failed: int
+    start: datetime | None = None
+    end: datetime | None = None
+    duration: timedelta = timedelta(0)
+    labels: tuple[str, ...] = ()
+    mean_by_class: dict[str, float] = field(default_factory=dict)
+    peak_by_class: dict[str, Peak] = field(default_factory=dict)
+    share_pct: dict[str, float] = field(default_factory=dict)
+    mean_total: float = 0.0
+    peak_total: Peak = Peak(0, None)
+    hourly: tuple[HourStat, ...] = ()
+
+    @property
+    def counted(self) -> int:
+        """Briefings that produced counts."""
+        return self.briefings - self.failed
+
+    @property
+    def busiest_hour(self) -> HourStat | None:
+        """The hour with the highest mean occupancy (earliest on a tie)."""
+        return max(self.hourly, key=lambda h: h.mean_total, default=None)
+
+    @property
+    def quietest_hour(self) -> HourStat | None:
+        """The hour with the lowest mean occupancy (earliest on a tie)."""
+        return min(self.hourly, key=lambda h: h.mean_total, default=None)
+
+    def as_dict(self) -> dict[str, object]:
+        """The statistics as JSON-ready data (local times as ISO strings), for prompts and APIs."""
+
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat(timespec="minutes") if moment else None
+
+        return {
+            "timezone": self.timezone,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "duration_minutes": round(self.duration.total_seconds() / 60, 1),
+            "interval_seconds": self.interval_seconds,
+            "briefings": self.briefings,
+            "failed_briefings": self.failed,
+            "mean_occupancy_by_class": self.mean_by_class,
+            "mean_occupancy_total": self.mean_total,
+            "peak_by_class": {
+                label: {"count": peak.count, "at": iso(peak.at)} for label, peak in self.peak_by_class.items()
+            },
+            "peak_total": {"count": self.peak_total.count, "at": iso(self.peak_total.at)},
+            "share_percent_by_class": self.share_pct,
+            "hourly_mean_occupancy": [
+                {
+                    "hour": iso(h.hour),
+                    "briefings": h.briefings,
+                    "mean_by_class": h.mean_by_class,
+                    "mean_total": h.mean_total,
+                }
+                for h in self.hourly
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryText:
+    """A summary and where it came from; ``model`` is the LLM's model name, None for the template."""
+
+    text: str
+    source: Literal["LLM", "TEMPLATE"]
+    model: str | None = None
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def _ordered_labels(points: Sequence[BriefingPoint]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for point in points:
+        seen.update(dict.fromkeys(point.counts))
+    known = [label for label in _LABEL_ORDER if label in seen]
+    return tuple(known + [label for label in seen if label not in _LABEL_ORDER])
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(sum(values) / len(values), 2) if values else 0.0
+
+
+def _peak(points: Sequence[BriefingPoint], *, label: str | None, tz: ZoneInfo) -> Peak:
+    def count(point: BriefingPoint) -> int:
+        return sum(point.counts.values()) if label is None else point.counts.get(label, 0)
+
+    best: BriefingPoint | None = None
+    for point in points:
+        if best is None or count(point) > count(best):
+            best = point
+    if best is None:
+        return Peak(0, None)
+    return Peak(count(best), best.captured_at.astimezone(tz))
+
+
+def _hourly(points: Sequence[BriefingPoint], *, labels: Sequence[str], tz: ZoneInfo) -> tuple[HourStat, ...]:
+    buckets: dict[datetime, list[BriefingPoint]] = {}
+    for point in points:
+        local = point.captured_at.astimezone(tz)
+        buckets.setdefault(local.replace(minute=0, second=0, microsecond=0), []).append(point)
+    return tuple(
+        HourStat(
+            hour=hour,
+            briefings=len(members),
+            mean_by_class={label: _mean([p.counts.get(label, 0) for p in members]) for label in labels},
+            mean_total=_mean([sum(p.counts.values()) for p in members]),
+        )
+        for hour, members in sorted(buckets.items())
+    )
+
+
+def _shares(points: Sequence[BriefingPoint], *, labels: Sequence[str]) -> dict[str, float]:
+    sums = {label: sum(p.counts.get(label, 0) for p in points) for label in labels}
+    everyone = sum(sums.values())
+    if everyone == 0:
+        return {label: 0.0 for label in labels}
+    return {label: round(100 * total / everyone, 1) for label, total in sums.items()}
+
+
+def compute_summary_stats(*, points: Sequence[BriefingPoint], tz: ZoneInfo, interval_seconds: int) -> SummaryStats:
+    """Occupancy statistics of a request's briefings, in local time ``tz``.
+
+    Failed briefings count towards ``briefings`` and ``failed`` but not towards any mean or peak.
+    With no briefings at all, every figure is zero and the times are None.
+    """
+    ordered = sorted(points, key=lambda p: p.captured_at)
+    ok = [p for p in ordered if p.error is None]
+    base = SummaryStats(timezone=str(tz), interval_seconds=interval_seconds, briefings=len(ordered), failed=0)
+    if not ordered:
+        return base
+    labels = _ordered_labels(ok)
+    start = ordered[0].captured_at.astimezone(tz)
+    end = ordered[-1].captured_at.astimezone(tz)
+    return SummaryStats(
+        timezone=str(tz),
+        interval_seconds=interval_seconds,
+        briefings=len(ordered),
+        failed=len(ordered) - len(ok),
+        start=start,
+        end=end,
+        duration=end - start + timedelta(seconds=interval_seconds),
+        labels=labels,
+        mean_by_class={label: _mean([p.counts.get(label, 0) for p in ok]) for label in labels},
+        peak_by_class={label: _peak(ok, label=label, tz=tz) for label in labels},
+        share_pct=_shares(ok, labels=labels),
+        mean_total=_mean([sum(p.counts.values()) for p in ok]),
+        peak_total=_peak(ok, label=None, tz=tz),
+        hourly=_hourly(ok, labels=labels, tz=tz),
+    )
+
+
+# --- the LLM prompt ---------------------------------------------------------------------------
+
+
+def build_summary_messages(*, stats: SummaryStats, custom: Sequence[str], business_context: str) -> list[ChatMessage]:
+    """The chat messages asking for the summary; the statistics travel as JSON."""
+    system = (
+        f"You are a retail operations consultant advising the owner of {business_context}. "
+        "You write in a formal, business writing style."
+    )
+    instructions = "\n".join(f"- {line}" for line in custom) or "- (none)"
+    user = (
+        "Below are the occupancy statistics a people-counting camera recorded during one "
+        "monitoring session of the store (counts are people present at each check, by class; "
+        "'male' = men, 'female' = women).\n\n"
+        f"Statistics (JSON):\n{json.dumps(stats.as_dict(), ensure_ascii=False)}\n\n"
+        "Write:\n"
+        "1. A three-line summary of the day that includes the numbers of female and male "
+        "customers.\n"
+        "2. Detailed, concrete advice on running the store better (staffing, restocking, "
+        "promotions, layout), tied to the hours and figures above.\n\n"
+        "Use a formal tone and business writing style. Write in Korean unless the owner's "
+        "instructions below ask for another language.\n"
+        f"Owner's instructions:\n{instructions}"
+    )
+    return [ChatMessage("system", system), ChatMessage("user", user)]
+
+
+# --- the template summary ---------------------------------------------------------------------
+
+_KO_CLASS = {"male": "남성", "female": "여성", "person": "손님"}
+_EN_CLASS = {"male": "men", "female": "women", "person": "people"}
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _ko_duration(duration: timedelta) -> str:
+    minutes = round(duration.total_seconds() / 60)
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours}시간 {rest}분"
+    return f"{hours}시간" if hours else f"{max(rest, 1)}분"
+
+
+def _en_duration(duration: timedelta) -> str:
+    minutes = round(duration.total_seconds() / 60)
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours} h"] if hours else []
+    parts += [f"{rest} min"] if rest or not hours else []
+    return " ".join(parts)
+
+
+def _by_class(stats: SummaryStats, values: Mapping[str, float], *, ko: bool, unit: str) -> str:
+    names = _KO_CLASS if ko else _EN_CLASS
+    return ", ".join(f"{names.get(label, label)} {_num(values[label])}{unit}" for label in stats.labels)
+
+
+def _ko_lines(stats: SummaryStats) -> list[str]:
+    assert stats.start is not None
+    assert stats.end is not None
+    failed = f"(그중 실패 {stats.failed}건)" if stats.failed else ""
+    lines = [
+        f"1. {stats.start:%m월 %d일 %H:%M}부터 {stats.end:%H:%M}까지 {_ko_duration(stats.duration)} "
+        f"동안 브리핑 {stats.briefings}건을 기록했습니다{failed}.",
+        f"2. 평균 재실 인원은 {_by_class(stats, stats.mean_by_class, ko=True, unit='명')}"
+        f"(합계 {_num(stats.mean_total)}명)이며, "
+        + (
+            f"성별 비중은 {_by_class(stats, stats.share_pct, ko=True, unit='%')}입니다."
+            if stats.mean_total
+            else "방문 고객은 집계되지 않았습니다."
+        ),
+    ]
+    peak, busiest = stats.peak_total, stats.busiest_hour
+    if peak.at is not None and busiest is not None and peak.count > 0:
+        detail = _by_class(stats, {k: float(v.count) for k, v in stats.peak_by_class.items()}, ko=True, unit="명")
+        lines.append(
+            f"3. 가장 붐빈 시간대는 {busiest.hour:%H}시(평균 {_num(busiest.mean_total)}명)이며, "
+            f"최대 재실 인원은 {peak.at:%H:%M}의 {peak.count}명입니다(클래스별 최대: {detail})."
+        )
+    else:
+        lines.append("3. 기록된 시간 동안 매장에 머문 손님은 없었습니다.")
+    return lines
+
+
+def _en_lines(stats: SummaryStats) -> list[str]:
+    assert stats.start is not None
+    assert stats.end is not None
+    failed = f" ({stats.failed} failed)" if stats.failed else ""
+    lines = [
+        f"1. From {stats.start:%b %d %H:%M} to {stats.end:%H:%M} ({_en_duration(stats.duration)}), "
+        f"{stats.briefings} briefings were recorded{failed}.",
+        f"2. Average occupancy was {_by_class(stats, stats.mean_by_class, ko=False, unit='')} "
+        f"({_num(stats.mean_total)} in total); "
+        + (
+            f"the customer mix was {_by_class(stats, stats.share_pct, ko=False, unit='%')}."
+            if stats.mean_total
+            else "no customers were counted."
+        ),
+    ]
+    peak, busiest = stats.peak_total, stats.busiest_hour
+    if peak.at is not None and busiest is not None and peak.count > 0:
+        lines.append(
+            f"3. The busiest hour was {busiest.hour:%H}:00 (average {_num(busiest.mean_total)} "
+            f"people); the peak was {peak.count} people at {peak.at:%H:%M}."
+        )
+    else:
+        lines.append("3. No customers stayed in the store during the recorded period.")
+    return lines
+
+
+def _ko_advice(stats: SummaryStats) -> list[str]:
+    busiest, quietest = stats.busiest_hour, stats.quietest_hour
+    advice: list[str] = []
+    if busiest is not None and busiest.mean_total > 0:
+        before = (busiest.hour - timedelta(minutes=30)).strftime("%H:%M")
+        advice.append(
+            f"- 피크 대비: {busiest.hour:%H}시 전후가 가장 붐비므로 {before}까지 음료 재료, 컵, "
+            "결제 단말 용지를 보충하고, 무인 운영 중에도 이 시간대에는 원격 응대나 순회 점검 인력을 "
+            "배치하시기 바랍니다."
+        )
+    if quietest is not None and busiest is not None and quietest.hour != busiest.hour:
+        advice.append(
+            f"- 한산 시간대 활용: {quietest.hour:%H}시대(평균 {_num(quietest.mean_total)}명)에는 "
+            "시간 한정 할인이나 1+1 프로모션으로 수요를 분산하고, 청소·재고 정리·기기 점검을 이 시간에 "
+            "몰아 진행하시기 바랍니다."
+        )
+    male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
+    if (male or female) and abs(male - female) < 10:
+        advice.append(
+            f"- 고객 구성: 남성 {_num(male)}%, 여성 {_num(female)}%로 비중이 비슷하므로 특정 성별에 "
+            "치우치지 않은 대표 메뉴 중심으로 진열하고, 세트 메뉴로 객단가를 높이시기 바랍니다."
+        )
+    elif male or female:
+        major, share = ("여성", female) if female >= male else ("남성", male)
+        advice.append(
+            f"- 고객 구성: {major} 고객 비중이 {_num(share)}%로 높으므로 해당 고객층의 선호 메뉴를 "
+            "진열 전면에 배치하고, 상대적으로 적은 고객층을 겨냥한 신메뉴나 쿠폰을 시험해 보시기 "
+            "바랍니다."
+        )
+    if stats.failed:
+        advice.append(
+            f"- 설비 점검: 브리핑 {stats.failed}건이 실패했습니다. 카메라 연결과 조명 상태를 "
+            "점검하여 데이터 누락을 줄이시기 바랍니다."
+        )
+    return advice or ["- 기록이 충분하지 않아 구체적인 제안을 드리기 어렵습니다."]
+
+
+def _en_advice(stats: SummaryStats) -> list[str]:
+    busiest, quietest = stats.busiest_hour, stats.quietest_hour
+    advice: list[str] = []
+    if busiest is not None and busiest.mean_total > 0:
+        before = (busiest.hour - timedelta(minutes=30)).strftime("%H:%M")
+        advice.append(
+            f"- Peak readiness: {busiest.hour:%H}:00 is the busiest hour; restock ingredients, "
+            f"cups and receipt paper by {before} and schedule remote support or a walk-through "
+            "inspection during that hour."
+        )
+    if quietest is not None and busiest is not None and quietest.hour != busiest.hour:
+        advice.append(
+            f"- Quiet hours: around {quietest.hour:%H}:00 (average "
+            f"{_num(quietest.mean_total)} people), run time-limited discounts or bundle offers "
+            "to spread demand, and schedule cleaning, stock checks and maintenance then."
+        )
+    male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
+    if (male or female) and abs(male - female) < 10:
+        advice.append(
+            f"- Customer mix: men ({_num(male)}%) and women ({_num(female)}%) are balanced; "
+            "keep the display centred on best-sellers and use set menus to raise the average spend."
+        )
+    elif male or female:
+        major, share = ("women", female) if female >= male else ("men", male)
+        advice.append(
+            f"- Customer mix: {major} make up {_num(share)}% of visitors; feature their preferred "
+            "items at the front and test coupons or new items aimed at the smaller group."
+        )
+    if stats.failed:
+        advice.append(
+            f"- Equipment: {stats.failed} briefing(s) failed; check the camera connection and "
+            "lighting to avoid gaps in the data."
+        )
+    return advice or ["- There is not enough data for specific advice yet."]
+
+
+def template_summary(*, stats: SummaryStats, custom: Sequence[str]) -> str:
+    """A rule-based summary of ``stats``: three summary lines and concrete advice.
+
+    Korean unless the instructions ask for English; handles requests with no briefings, or with
+    only failed ones.
+    """
+    english = read_style(custom).language == "en"
+    if stats.briefings == 0 or stats.counted == 0:
+        if english:
+            return (
+                "No briefings with counts were recorded for this request, so there is nothing "
+                "to summarise yet. Please check the camera and run a longer briefing."
+            )
+        return (
+            "이 요청에는 인원이 집계된 브리핑이 없어 요약할 내용이 없습니다. "
+            "카메라 연결을 확인하신 뒤 브리핑을 더 길게 실행해 주시기 바랍니다."
+        )
+    if english:
+        head, lines, advice = "[Summary]", _en_lines(stats), ["", "[Advice]", *_en_advice(stats)]
+    else:
+        head, lines, advice = "[요약]", _ko_lines(stats), ["", "[운영 제안]", *_ko_advice(stats)]
+    return "\n".join([head, *lines, *advice])
+
+
+async def write_summary(
+    *,
+    stats: SummaryStats,
+    custom: Sequence[str],
+    llm: LLMClient | None,
+    settings: Settings,
+    user_id: str,
+) -> SummaryText:
+    """The summary of a request: the LLM's (temperature 0.7, top_p 0.9) or the template's.
+
+    Never raises for an LLM failure (no client, budget, timeout, 429/5xx, empty answer): those give
+    :func:`template_summary` with ``source="TEMPLATE"`` and ``model=None``. With no counted
+    briefings the template is used directly: there is nothing for a model to analyse.
+    """
+    fallback = SummaryText(text=template_summary(stats=stats, custom=custom), source="TEMPLATE")
+    if llm is None or stats.counted == 0:
+        return fallback
+    messages = build_summary_messages(stats=stats, custom=custom, business_context=settings.business_context)
+    try:
+        reply = await llm.chat(
+            purpose="summary",
+            messages=messages,
+            user_id=user_id,
+            temperature=SUMMARY_TEMPERATURE,
+            top_p=SUMMARY_TOP_P,
+            max_tokens=_SUMMARY_MAX_TOKENS,
+        )
+    except LLMUnavailable as exc:
+        log.info("summary from the template: LLM unavailable (%s)", exc)
+        return fallback
+    return SummaryText(text=reply.text, source="LLM", model=reply.model)
