@@ -1,0 +1,33 @@
+"""Persistence: Beanie documents on MongoDB (PyMongo's async API) and their initialisation."""
+
+from documents.init import connect_documents
+from documents.models import (
+    ALL_DOCUMENTS,
+    DEFAULT_CUSTOM,
+    Briefing,
+    BriefingRequest,
+    CaptionSource,
+    ClassCount,
+    EndReason,
+    RequestStatus,
+    Session,
+    StoredDetection,
+    Summary,
+    User,
+)
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "DEFAULT_CUSTOM",
+    "Briefing",
+    "BriefingRequest",
+    "CaptionSource",
+    "ClassCount",
+    "EndReason",
+    "RequestStatus",
+    "Session",
+    "StoredDetection",
+    "Summary",
+    "User",
+    "connect_documents",
+]

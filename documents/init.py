@@ -1,0 +1,34 @@
+"""Connects Beanie to the configured MongoDB and makes sure every declared index exists."""
+
+from __future__ import annotations
+
+from beanie import Document, init_beanie
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.uri_parser import parse_uri
+
+from documents.models import ALL_DOCUMENTS
+
+DEFAULT_DATABASE = "briefing"
+
+
+async def connect_documents(*, mongodb_uri: str) -> AsyncMongoClient[dict[str, object]]:
+    """Open a client, initialise every document class, create missing indexes, return the client."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    database_name = parse_uri(mongodb_uri).get("database") or DEFAULT_DATABASE
+    # Beanie's own index sync re-sends existing indexes in one createIndexes call, which FerretDB
+    # 1.24 answers by dropping the connection; creating the missing ones one by one works everywhere.
+    await init_beanie(database=client[database_name], document_models=list(ALL_DOCUMENTS), skip_indexes=True)
+    for document in ALL_DOCUMENTS:
+        await _ensure_indexes(document)
+    return client
+
+
+async def _ensure_indexes(document: type[Document]) -> None:
+    collection = document.get_pymongo_collection()
+    existing = {index["name"] async for index in await collection.list_indexes()}
+    declared: list[IndexModel] = list(getattr(document.Settings, "indexes", []))
+    for model in declared:
+        if model.document["name"] not in existing:
+            await collection.create_indexes([model])

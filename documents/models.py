@@ -1,0 +1,146 @@
+"""Beanie documents: what the service persists in MongoDB, the source of truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from core.time import utcnow
+
+
+class RequestStatus(StrEnum):
+    """Lifecycle of a briefing request."""
+
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+
+class EndReason(StrEnum):
+    """Why a briefing request stopped."""
+
+    ENDED_BY_USER = "ENDED_BY_USER"
+    REACHED_ENDTIME = "REACHED_ENDTIME"
+    REPLACED = "REPLACED"
+    FAILED = "FAILED"
+
+
+class CaptionSource(StrEnum):
+    """Who wrote a caption or summary."""
+
+    LLM = "LLM"
+    TEMPLATE = "TEMPLATE"
+
+
+DEFAULT_CUSTOM = ["한국어로 말해줘", "공손하게 말해줘", "간단명료하게 말해줘"]
+
+
+class User(Document):
+    """An account: a shop owner."""
+
+    username: str
+    password_hash: str
+    custom: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOM))
+    active_request_id: PydanticObjectId | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "users"
+        indexes = [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")]
+
+
+class Session(Document):
+    """An opaque bearer token, stored as its SHA-256 digest."""
+
+    token_hash: str
+    user_id: PydanticObjectId
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+    class Settings:
+        name = "sessions"
+        indexes = [
+            IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
+            IndexModel([("user_id", ASCENDING)], name="user"),
+        ]
+
+
+class BriefingRequest(Document):
+    """One started briefing: a camera watched every `interval` seconds until `ends_at`."""
+
+    owner_id: PydanticObjectId
+    name: str
+    interval: int
+    endtime: str
+    starts_at: datetime
+    ends_at: datetime
+    camera_id: str
+    status: RequestStatus = RequestStatus.ACTIVE
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    skipped_ticks: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "requests"
+        indexes = [
+            IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_newest"),
+            IndexModel([("status", ASCENDING)], name="status"),
+        ]
+
+
+class ClassCount(BaseModel):
+    """How many of one class the detector counted."""
+
+    label: str
+    count: int
+
+
+class StoredDetection(BaseModel):
+    """One detection as stored with its briefing."""
+
+    label: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
+class Briefing(Document):
+    """The outcome of one tick of a request: unique on (request_id, seq)."""
+
+    request_id: PydanticObjectId
+    seq: int
+    captured_at: datetime
+    caption: str
+    counts: list[ClassCount] = Field(default_factory=list)
+    caption_source: CaptionSource = CaptionSource.TEMPLATE
+    error: str | None = None
+    detections: list[StoredDetection] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "briefings"
+        indexes = [IndexModel([("request_id", ASCENDING), ("seq", ASCENDING)], unique=True, name="request_seq_unique")]
+
+
+class Summary(Document):
+    """The AI summary of one request, regenerated only when asked or when new briefings arrived."""
+
+    request_id: PydanticObjectId
+    text: str
+    source: CaptionSource
+    model: str | None = None
+    briefing_count: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "summaries"
+        indexes = [IndexModel([("request_id", ASCENDING)], unique=True, name="request_unique")]
+
+
+ALL_DOCUMENTS: list[type[Document]] = [User, Session, BriefingRequest, Briefing, Summary]

@@ -1,0 +1,154 @@
+"""Accounts: sign-up-or-login, bearer tokens, logout, and resolving a token to its user."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from core.security import new_token, token_digest
+from core.time import as_utc, utcnow
+from documents import Session, User
+from resolvers.context import Context, Services
+from resolvers.errors import CodedError, ErrorCode, bad_input, rate_limited, unauthenticated
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+WRONG_CREDENTIALS = "Wrong username or password"
+_TOUCH_EVERY = timedelta(minutes=1)
+_login_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What `login` returns: `message` is "signup" for a new account, "login" otherwise."""
+
+    message: str
+    user_id: str
+    token: str
+
+
+def validate_credentials(*, username: str, password: str) -> str:
+    """Check the shape of a username and password; returns the username to use."""
+    if not USERNAME_RE.match(username):
+        raise bad_input("Usernames are 3 to 32 characters: letters, digits, '_', '.' or '-'", field="username")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise bad_input(f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long", field="password")
+    return username
+
+
+async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
+    """Create the account on first use, otherwise verify the password; either way issue a token.
+
+    Attempts for one username are serialised within the process, so aliased `login` fields in a
+    single operation are counted one by one against the backoff rather than all at once.
+    """
+    username = validate_credentials(username=username, password=password)
+    services = ctx.services
+    lock = _login_locks.setdefault(username, asyncio.Lock())
+    async with lock:
+        wait = await services.login_backoff.retry_after(username=username)
+        if wait:
+            raise rate_limited(f"Too many failed logins; try again in {wait} s", retry_after=wait)
+        user = await User.find_one(User.username == username)
+        if user is None:
+            user, message = await _signup(services=services, username=username, password=password)
+        else:
+            await _check_password(services=services, user=user, password=password)
+            message = "login"
+        await services.login_backoff.clear(username=username)
+    token = await issue_token(services=services, user_id=_id(user))
+    return LoginOutcome(message=message, user_id=str(user.id), token=token)
+
+
+async def _signup(*, services: Services, username: str, password: str) -> tuple[User, str]:
+    user = User(username=username, password_hash=await services.passwords.hash(password))
+    try:
+        await user.insert()
+    except DuplicateKeyError:
+        # Someone signed up with the same name a moment ago: this is now a login.
+        existing = await User.find_one(User.username == username)
+        if existing is None:
+            raise
+        await _check_password(services=services, user=existing, password=password)
+        return existing, "login"
+    return user, "signup"
+
+
+async def _check_password(*, services: Services, user: User, password: str) -> None:
+    if not await services.passwords.verify(password_hash=user.password_hash, password=password):
+        await services.login_backoff.record_failure(username=user.username)
+        raise unauthenticated(WRONG_CREDENTIALS)
+
+
+async def issue_token(*, services: Services, user_id: PydanticObjectId) -> str:
+    """Store a new session for the user and return its bearer token (shown once, stored hashed)."""
+    token = new_token()
+    now = utcnow()
+    ttl = timedelta(hours=services.settings.token_ttl_hours)
+    await Session(
+        token_hash=token_digest(token), user_id=user_id, created_at=now, last_used_at=now, expires_at=now + ttl
+    ).insert()
+    return token
+
+
+async def authenticate(*, services: Services, authorization: str | None) -> tuple[User, str] | None:
+    """The user and token digest behind an `Authorization: Bearer` value, or None when invalid.
+
+    A session expires at its absolute `expires_at` and after `token_idle_hours` without use.
+    """
+    token = _bearer(authorization)
+    if token is None:
+        return None
+    digest = token_digest(token)
+    session = await Session.find_one(Session.token_hash == digest)
+    if session is None:
+        return None
+    now = utcnow()
+    idle = timedelta(hours=services.settings.token_idle_hours)
+    if as_utc(session.expires_at) <= now or as_utc(session.last_used_at) + idle <= now:
+        await session.delete()
+        return None
+    user = await User.get(session.user_id)
+    if user is None:
+        return None
+    if now - as_utc(session.last_used_at) >= _TOUCH_EVERY:
+        await Session.find_one(Session.id == session.id).update({"$set": {"last_used_at": now}})
+    return user, digest
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 512:
+        return None
+    return token
+
+
+async def logout(*, ctx: Context) -> bool:
+    """Revoke the token this request was made with."""
+    if ctx.token_hash is None:
+        raise unauthenticated()
+    await Session.find(Session.token_hash == ctx.token_hash).delete()
+    ctx.user, ctx.token_hash = None, None
+    return True
+
+
+def require_user(ctx: Context) -> User:
+    """The signed-in user (permissions already ensured there is one)."""
+    if ctx.user is None:
+        raise unauthenticated()
+    return ctx.user
+
+
+def _id(user: User) -> PydanticObjectId:
+    if user.id is None:
+        raise CodedError("account has no id", code=ErrorCode.INTERNAL)
+    return user.id

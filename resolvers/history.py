@@ -1,0 +1,71 @@
+"""Reading a user's briefing history: requests newest first, briefings of one request oldest first."""
+
+from __future__ import annotations
+
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from strawberry.dataloader import DataLoader
+
+from documents import Briefing, BriefingRequest, User
+from resolvers.context import Context
+from resolvers.errors import not_found
+
+
+async def list_requests(*, user: User) -> list[BriefingRequest]:
+    """The user's requests, newest first."""
+    query = BriefingRequest.find(BriefingRequest.owner_id == user.id)
+    return await query.sort(-BriefingRequest.created_at).to_list()  # type: ignore[operator]
+
+
+def parse_id(*, raw: str, what: str) -> PydanticObjectId:
+    """An ObjectId from client text; malformed ids are simply not found."""
+    try:
+        return PydanticObjectId(raw)
+    except (InvalidId, TypeError, ValueError):
+        raise not_found(what) from None
+
+
+async def owned_request(*, user: User, request_id: str) -> BriefingRequest:
+    """The request if it exists and belongs to the user; NOT_FOUND otherwise, alike in both cases."""
+    oid = parse_id(raw=request_id, what="Request")
+    request = await BriefingRequest.find_one(BriefingRequest.id == oid, BriefingRequest.owner_id == user.id)
+    if request is None:
+        raise not_found("Request")
+    return request
+
+
+async def list_briefings(*, user: User, request_id: str, after_seq: int = 0) -> list[Briefing]:
+    """All briefings of one of the user's requests with `seq > after_seq`, oldest first."""
+    request = await owned_request(user=user, request_id=request_id)
+    return await briefings_of(request_id=request.id, after_seq=after_seq)  # type: ignore[arg-type]
+
+
+async def briefings_of(*, request_id: PydanticObjectId, after_seq: int = 0) -> list[Briefing]:
+    """Stored briefings of a request after a sequence number, in order."""
+    query = Briefing.find(Briefing.request_id == request_id, Briefing.seq > after_seq)
+    return await query.sort(+Briefing.seq).to_list()  # type: ignore[operator]
+
+
+async def count_briefings(*, request_id: PydanticObjectId) -> int:
+    """How many briefings a request has stored."""
+    return await Briefing.find(Briefing.request_id == request_id).count()
+
+
+async def count_briefings_batched(*, ctx: Context, request_id: str) -> int:
+    """Briefing count of a request, batched per operation: one `$group` for a whole list of requests."""
+    loader = ctx.loaders.get("briefing_count")
+    if loader is None:
+        loader = DataLoader(load_fn=_count_many)
+        ctx.loaders["briefing_count"] = loader
+    return int(await loader.load(request_id))
+
+
+async def _count_many(keys: list[str]) -> list[int]:
+    ids = [PydanticObjectId(key) for key in keys]
+    pipeline: list[dict[str, object]] = [
+        {"$match": {"request_id": {"$in": ids}}},
+        {"$group": {"_id": "$request_id", "n": {"$sum": 1}}},
+    ]
+    rows = await Briefing.aggregate(pipeline).to_list()
+    counts = {str(row["_id"]): int(row["n"]) for row in rows}
+    return [counts.get(key, 0) for key in keys]

@@ -1,0 +1,78 @@
+"""Assembles the Strawberry schema with its hardening extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from core.settings import Settings
+from resolvers.errors import ErrorCode, is_coded
+from schema.mutation import Mutation
+from schema.query import Query
+
+
+class CodedMaskErrors(MaskErrors):
+    """Masks unexpected errors as `INTERNAL`; our coded errors pass through untouched."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_should_mask, error_message="Internal server error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": ErrorCode.INTERNAL.value}
+        return masked
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    return error.original_error is not None and not is_coded(error)
+
+
+class CodeEveryError(SchemaExtension):
+    """Gives every remaining error (parse, validation, limits, permissions) an `extensions.code`."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+
+
+class BriefingSchema(strawberry.Schema):
+    """Logs only unexpected errors: a refused login or a bad argument is not a server fault."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [error for error in errors if error.original_error is not None and not is_coded(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The API schema, hardened per settings (depth, aliases, tokens, introspection, suggestions)."""
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        CodeEveryError,
+        CodedMaskErrors,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return BriefingSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )

@@ -1,0 +1,36 @@
+"""The Query root: one-line calls into resolvers."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import history
+from resolvers.auth import require_user
+from resolvers.context import Context
+from schema.permissions import IsAuthenticated
+from schema.types import BriefingGQL, BriefingRequestGQL, UserGQL
+
+AUTH = [IsAuthenticated]
+
+
+@strawberry.type
+class Query:
+    """Read the signed-in user's account, instructions and history."""
+
+    @strawberry.field(permission_classes=AUTH, description="The signed-in user.")
+    def me(self, info: Info[Context, None]) -> UserGQL:
+        return UserGQL.from_doc(require_user(info.context))
+
+    @strawberry.field(permission_classes=AUTH, description="The user's caption style instructions.")
+    def custom(self, info: Info[Context, None]) -> list[str]:
+        return list(require_user(info.context).custom)
+
+    @strawberry.field(permission_classes=AUTH, description="The user's briefing requests, newest first.")
+    async def requests(self, info: Info[Context, None]) -> list[BriefingRequestGQL]:
+        return [BriefingRequestGQL.from_doc(r) for r in await history.list_requests(user=require_user(info.context))]
+
+    @strawberry.field(permission_classes=AUTH, description="All briefings of one request, oldest first.")
+    async def briefings(self, info: Info[Context, None], request_id: strawberry.ID) -> list[BriefingGQL]:
+        docs = await history.list_briefings(user=require_user(info.context), request_id=str(request_id))
+        return [BriefingGQL.from_doc(b) for b in docs]

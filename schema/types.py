@@ -1,0 +1,130 @@
+"""GraphQL object types and enums: shapes only, built from documents by `from_doc`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from documents import Briefing as BriefingDoc
+from documents import BriefingRequest as RequestDoc
+from documents import CaptionSource, EndReason, RequestStatus
+from documents import User as UserDoc
+from resolvers import history
+from resolvers.context import Context
+
+RequestStatusGQL = strawberry.enum(RequestStatus, name="RequestStatus")
+EndReasonGQL = strawberry.enum(EndReason, name="EndReason")
+CaptionSourceGQL = strawberry.enum(CaptionSource, name="CaptionSource")
+
+
+@strawberry.type(name="User")
+class UserGQL:
+    """A shop owner's account."""
+
+    id: strawberry.ID
+    username: str
+    custom: list[str]
+    created_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: UserDoc) -> UserGQL:
+        """Expose a stored user."""
+        return cls(
+            id=strawberry.ID(str(doc.id)), username=doc.username, custom=list(doc.custom), created_at=doc.created_at
+        )
+
+
+@strawberry.type(name="BriefingRequest")
+class BriefingRequestGQL:
+    """One started briefing and its state."""
+
+    id: strawberry.ID
+    name: str
+    interval: int
+    endtime: str
+    starts_at: datetime
+    ends_at: datetime
+    camera_id: strawberry.ID
+    status: RequestStatusGQL  # type: ignore[valid-type]
+    end_reason: EndReasonGQL | None  # type: ignore[valid-type]
+    skipped_ticks: int
+
+    @strawberry.field(description="True while ticks are still being scheduled.")
+    def active(self) -> bool:
+        return bool(self.status == RequestStatus.ACTIVE)
+
+    @strawberry.field(description="How many briefings this request has stored so far.")
+    async def briefing_count(self, info: Info[Context, None]) -> int:
+        return await history.count_briefings_batched(ctx=info.context, request_id=str(self.id))
+
+    @classmethod
+    def from_doc(cls, doc: RequestDoc) -> BriefingRequestGQL:
+        """Expose a stored request."""
+        return cls(
+            id=strawberry.ID(str(doc.id)),
+            name=doc.name,
+            interval=doc.interval,
+            endtime=doc.endtime,
+            starts_at=doc.starts_at,
+            ends_at=doc.ends_at,
+            camera_id=strawberry.ID(doc.camera_id),
+            status=doc.status,
+            end_reason=doc.end_reason,
+            skipped_ticks=doc.skipped_ticks,
+        )
+
+
+@strawberry.type(name="ClassCount")
+class ClassCountGQL:
+    """How many of one class the detector counted."""
+
+    label: str
+    count: int
+
+
+@strawberry.type(name="Briefing")
+class BriefingGQL:
+    """One caption of a request, with the counts it was written from."""
+
+    id: strawberry.ID
+    request_id: strawberry.ID
+    seq: int
+    captured_at: datetime
+    caption: str
+    counts: list[ClassCountGQL]
+    caption_source: CaptionSourceGQL  # type: ignore[valid-type]
+    error: str | None = strawberry.field(
+        description="Null when the tick went well; otherwise what failed (e.g. the camera could not be read)."
+    )
+
+    @classmethod
+    def from_doc(cls, doc: BriefingDoc) -> BriefingGQL:
+        """Expose a stored briefing."""
+        return cls(
+            id=strawberry.ID(str(doc.id)),
+            request_id=strawberry.ID(str(doc.request_id)),
+            seq=doc.seq,
+            captured_at=doc.captured_at,
+            caption=doc.caption,
+            counts=[ClassCountGQL(label=c.label, count=c.count) for c in doc.counts],
+            caption_source=doc.caption_source,
+            error=doc.error,
+        )
+
+
+@strawberry.type(name="LoginResult")
+class LoginResultGQL:
+    """`message` is "signup" for a new account and "login" for a known one."""
+
+    message: str
+    user_id: strawberry.ID
+    token: str
+
+
+@strawberry.type(name="MessageResult")
+class MessageResultGQL:
+    """A plain confirmation message."""
+
+    message: str

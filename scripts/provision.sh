@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing; reuses whatever is already there.
+#   scripts/provision.sh python   -> .venv with the project and its dev tools (uv, cached wheels)
+#   scripts/provision.sh redis    -> Debian's redis-server
+#   scripts/provision.sh ferretdb -> FerretDB v1.24.2 built from the Go module proxy
+#   scripts/provision.sh ffmpeg   -> Debian's ffmpeg (feeds the RTSP test server)
+#   scripts/provision.sh rtsp     -> an RTSP server for the camera tests
+#   scripts/provision.sh web      -> npm packages and the offline GraphiQL assets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="${BRIEFING_TOOLS_DIR:-$HOME/.cache/bangguseok/bin}"
+mkdir -p "$TOOLS"
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+python_env() {
+  command -v uv >/dev/null 2>&1 || python3 -m pip install -q --user uv
+  command -v uv >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"
+  local stamp=.venv/.provisioned
+  if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then return 0; fi
+  [ -x .venv/bin/python ] || uv venv -q --python 3.11 .venv
+  VIRTUAL_ENV=.venv uv pip install -q -e '.[dev]'
+  touch "$stamp"
+}
+
+ferretdb() {
+  [ -x "$TOOLS/ferretdb" ] && return 0
+  # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds a binary that panics at start:
+  # the module has no build/version/version.txt (it is generated in FerretDB's own repo). Build the
+  # same module from the Go module proxy with that one file written.
+  local src tmp
+  src=$(cd /tmp && go mod download -json github.com/FerretDB/FerretDB@v1.24.2 | python3 -c "import json,sys; print(json.load(sys.stdin)['Dir'])")
+  tmp=$(mktemp -d)
+  cp -r "$src" "$tmp/ferretdb" && chmod -R u+w "$tmp/ferretdb"
+  echo v1.24.2 > "$tmp/ferretdb/build/version/version.txt"
+  (cd "$tmp/ferretdb" && go build -o "$TOOLS/ferretdb" ./cmd/ferretdb)
+  rm -rf "$tmp"
+}
+
+for what in "$@"; do
+  case "$what" in
+    python) python_env ;;
+    redis) command -v redis-server >/dev/null 2>&1 || apt_install redis-server ;;
+    ferretdb) ferretdb ;;
+    ffmpeg) command -v ffmpeg >/dev/null 2>&1 || apt_install ffmpeg ;;
+    *) echo "provision: unknown target $what" >&2; exit 2 ;;
+  esac
+done

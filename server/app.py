@@ -1,0 +1,135 @@
+"""The Starlette application: GraphQL over HTTP and WebSocket, offline GraphiQL, health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from core.settings import Settings
+from documents import User, connect_documents
+from resolvers import auth
+from resolvers.context import Context, Services
+from schema.build import build_schema
+from server.graphiql import graphiql_assets_present, graphiql_page, graphiql_routes
+from server.limits import BodySizeLimit
+
+log = logging.getLogger("briefing.server")
+READY_TIMEOUT_SECONDS = 2.0
+
+
+class BriefingGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our authentication on HTTP and on connection_init."""
+
+    def __init__(self, *, services_ref: dict[str, Services], settings: Settings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql",
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.ws_max_operations,
+            allowed_origins=settings.allowed_origins,
+        )
+        self._services_ref = services_ref
+
+    @property
+    def services(self) -> Services:
+        return self._services_ref["services"]
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        ctx = Context(services=self.services, request=request, response=response)
+        if isinstance(request, Request):
+            found = await auth.authenticate(services=ctx.services, authorization=request.headers.get("authorization"))
+            if found is not None:
+                ctx.user, ctx.token_hash = found
+        return ctx
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        found = await auth.authenticate(services=context.services, authorization=raw if isinstance(raw, str) else None)
+        if found is None:
+            raise ConnectionRejectionError(
+                {"message": "A valid bearer token is required in the connection_init payload"}
+            )
+        context.user, context.token_hash = found
+        return None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()
+
+
+async def healthz(_: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the ASGI application; connections open in its lifespan."""
+    services_ref: dict[str, Services] = {}
+    view = BriefingGraphQL(services_ref=services_ref, settings=settings)
+
+    async def readyz(_: Request) -> Response:
+        checks = await _readiness(services_ref.get("services"))
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        mongo = await connect_documents(mongodb_uri=settings.mongodb_uri)
+        redis = Redis.from_url(settings.redis_url)
+        services_ref["services"] = Services.build(settings=settings, redis=redis)
+        if not graphiql_assets_present():
+            log.warning("GraphiQL assets are not built: run `make assets` (GET /graphql will show a hint)")
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await mongo.close()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        *graphiql_routes(),
+    ]
+    middleware = [
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+async def _readiness(services: Services | None) -> dict[str, bool]:
+    if services is None:
+        return {"mongodb": False, "redis": False}
+    checks = {"mongodb": False, "redis": False}
+    with contextlib.suppress(Exception):
+        database = User.get_pymongo_collection().database
+        await asyncio.wait_for(database.command("ping"), timeout=READY_TIMEOUT_SECONDS)
+        checks["mongodb"] = True
+    with contextlib.suppress(Exception):
+        checks["redis"] = bool(await asyncio.wait_for(services.redis.ping(), timeout=READY_TIMEOUT_SECONDS))
+    return checks

@@ -1,0 +1,122 @@
+"""Custom instructions and the history queries, including the ownership rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from pymongo import MongoClient
+
+from tests.conftest import GraphQLClient, error_codes
+
+UPDATE = "mutation($c: [String!]!) { updateCustom(custom: $c) { message } }"
+REQUESTS = "{ requests { id name interval endtime startsAt endsAt cameraId status active endReason briefingCount } }"
+BRIEFINGS = (
+    "query($id: ID!) { briefings(requestId: $id) "
+    "{ id requestId seq capturedAt caption counts { label count } captionSource error } }"
+)
+
+
+def test_update_custom_replaces_the_list(gql: GraphQLClient) -> None:
+    token = gql.login("alice")
+    body = gql(UPDATE, {"c": ["  Speak English  ", "Be brief"]}, token=token)
+    assert body["data"] == {"updateCustom": {"message": "Success to update Custom."}}
+    assert gql("{ custom }", token=token)["data"] == {"custom": ["Speak English", "Be brief"]}
+
+
+def test_custom_may_be_emptied(gql: GraphQLClient) -> None:
+    token = gql.login("alice")
+    gql(UPDATE, {"c": []}, token=token)
+    assert gql("{ custom }", token=token)["data"] == {"custom": []}
+
+
+def test_custom_rejects_too_many_items_and_keeps_the_old_list(gql: GraphQLClient) -> None:
+    token = gql.login("bob")
+    body = gql(UPDATE, {"c": [f"rule {i}" for i in range(21)]}, token=token)
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "At most 20" in body["errors"][0]["message"]  # type: ignore[index]
+    assert gql("{ custom }", token=token)["data"]["custom"][0] == "한국어로 말해줘"  # type: ignore[index]
+
+
+def test_custom_rejects_blank_and_overlong_items(gql: GraphQLClient) -> None:
+    token = gql.login("carol")
+    assert error_codes(gql(UPDATE, {"c": ["ok", "   "]}, token=token)) == ["BAD_USER_INPUT"]
+    assert error_codes(gql(UPDATE, {"c": ["x" * 201]}, token=token)) == ["BAD_USER_INPUT"]
+    assert gql(UPDATE, {"c": ["x" * 200]}, token=token)["data"] is not None
+
+
+def test_update_custom_needs_a_token(gql: GraphQLClient) -> None:
+    assert error_codes(gql(UPDATE, {"c": ["x"]})) == ["UNAUTHENTICATED"]
+
+
+def _seed_request(mongo_url: str, *, owner: str, created: datetime, briefings: int) -> str:
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
+    db = client.get_default_database("briefing")
+    user = db["users"].find_one({"username": owner})
+    assert user is not None
+    request_id = ObjectId()
+    db["requests"].insert_one(
+        {
+            "_id": request_id,
+            "owner_id": user["_id"],
+            "name": created.strftime("%Y-%m-%d %H:%M:%S"),
+            "interval": 60,
+            "endtime": "23:00",
+            "starts_at": created,
+            "ends_at": created + timedelta(hours=1),
+            "camera_id": "demo",
+            "status": "ENDED",
+            "ended_at": created + timedelta(hours=1),
+            "end_reason": "REACHED_ENDTIME",
+            "skipped_ticks": 0,
+            "created_at": created,
+        }
+    )
+    for seq in range(briefings, 0, -1):  # stored out of order on purpose
+        db["briefings"].insert_one(
+            {
+                "request_id": request_id,
+                "seq": seq,
+                "captured_at": created + timedelta(minutes=seq),
+                "caption": f"caption {seq}",
+                "counts": [{"label": "male", "count": seq}, {"label": "female", "count": 0}],
+                "caption_source": "TEMPLATE",
+                "error": None,
+                "detections": [],
+                "created_at": created,
+            }
+        )
+    client.close()
+    return str(request_id)
+
+
+def test_requests_are_listed_newest_first_with_counts(gql: GraphQLClient, mongo_url: str) -> None:
+    token = gql.login("dave")
+    base = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+    older = _seed_request(mongo_url, owner="dave", created=base, briefings=2)
+    newer = _seed_request(mongo_url, owner="dave", created=base + timedelta(days=1), briefings=3)
+    rows = gql(REQUESTS, token=token)["data"]["requests"]  # type: ignore[index]
+    assert [r["id"] for r in rows] == [newer, older]
+    assert [r["briefingCount"] for r in rows] == [3, 2]
+    assert rows[0]["status"] == "ENDED" and rows[0]["active"] is False and rows[0]["endReason"] == "REACHED_ENDTIME"
+
+
+def test_briefings_come_oldest_first(gql: GraphQLClient, mongo_url: str) -> None:
+    token = gql.login("erin")
+    request_id = _seed_request(mongo_url, owner="erin", created=datetime(2026, 11, 2, tzinfo=UTC), briefings=4)
+    rows = gql(BRIEFINGS, {"id": request_id}, token=token)["data"]["briefings"]  # type: ignore[index]
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+    assert rows[1]["counts"] == [{"label": "male", "count": 2}, {"label": "female", "count": 0}]
+    assert rows[0]["requestId"] == request_id and rows[0]["error"] is None
+
+
+def test_another_users_request_is_not_found_like_a_missing_one(gql: GraphQLClient, mongo_url: str) -> None:
+    gql.login("owner")
+    request_id = _seed_request(mongo_url, owner="owner", created=datetime(2026, 11, 3, tzinfo=UTC), briefings=1)
+    intruder = gql.login("intruder")
+    theirs = gql(BRIEFINGS, {"id": request_id}, token=intruder)
+    missing = gql(BRIEFINGS, {"id": str(ObjectId())}, token=intruder)
+    malformed = gql(BRIEFINGS, {"id": "not-an-id"}, token=intruder)
+    assert error_codes(theirs) == error_codes(missing) == error_codes(malformed) == ["NOT_FOUND"]
+    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]  # type: ignore[index]
+    assert gql(REQUESTS, token=intruder)["data"] == {"requests": []}

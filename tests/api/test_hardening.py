@@ -1,0 +1,104 @@
+"""Limits on what a request may ask for, and how errors are shaped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import GraphQLClient, LiveServer, error_codes, service_env, start_server
+from tests.services import free_port
+
+
+def _nested(depth: int) -> str:
+    inner = "leaf"
+    for level in range(depth - 1):  # depth counts nested selection sets
+        inner = f"f{level} {{ {inner} }}"
+    return f"{{ me {{ {inner} }} }}"
+
+
+def _messages(body: dict[str, object]) -> list[str]:
+    return [str(e["message"]) for e in body.get("errors") or []]  # type: ignore[union-attr,index]
+
+
+def test_queries_deeper_than_ten_are_refused(gql: GraphQLClient) -> None:
+    # the schema has no cycle deep enough, so the refusal shows beside the unknown-field errors
+    assert not any("maximum operation depth" in m for m in _messages(gql(_nested(10))))
+    body = gql(_nested(11))
+    assert any("exceeds maximum operation depth of 10" in m for m in _messages(body))
+    assert set(error_codes(body)) == {"BAD_USER_INPUT"}
+
+
+def test_more_than_fifteen_aliases_are_refused(gql: GraphQLClient) -> None:
+    token = gql.login("alice")
+    ok = " ".join(f"a{i}: custom" for i in range(15))
+    assert "errors" not in gql(f"{{ {ok} }}", token=token)
+    too_many = " ".join(f"a{i}: custom" for i in range(16))
+    body = gql(f"{{ {too_many} }}", token=token)
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["data"] is None
+
+
+def test_documents_over_two_thousand_tokens_are_refused(gql: GraphQLClient) -> None:
+    body = gql("{ " + " ".join(["__typename"] * 2100) + " }")
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "token" in body["errors"][0]["message"].lower()  # type: ignore[index]
+
+
+def test_unknown_fields_get_no_suggestions(gql: GraphQLClient) -> None:
+    body = gql("{ custo }")
+    message = body["errors"][0]["message"]  # type: ignore[index]
+    assert "Did you mean" not in message
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_queries_over_get_are_not_executed(server: LiveServer) -> None:
+    response = httpx.get(server.http_url, params={"query": "{ __typename }"}, headers={"accept": "application/json"})
+    assert response.status_code in (400, 404, 405)
+    assert "__typename" not in response.text or "data" not in response.text
+
+
+def test_oversized_bodies_are_refused(server: LiveServer) -> None:
+    payload = '{"query": "{ __typename }", "variables": {"pad": "' + "x" * 1_100_000 + '"}}'
+    response = httpx.post(server.http_url, content=payload, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_syntax_errors_carry_a_code(gql: GraphQLClient) -> None:
+    assert error_codes(gql("{ me { ")) == ["BAD_USER_INPUT"]
+
+
+def test_healthz_answers_while_the_process_is_up(server: LiveServer) -> None:
+    assert httpx.get(f"{server.base}/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_ok_when_mongodb_and_redis_answer(server: LiveServer) -> None:
+    response = httpx.get(f"{server.base}/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"mongodb": True, "redis": True}
+
+
+@pytest.fixture(scope="module")
+def production_server(mongo_url: str, redis_url: str) -> Iterator[LiveServer]:
+    live = start_server(env=service_env(mongo_url=mongo_url, redis_url=redis_url, BRIEFING_ENV="production"))
+    yield live
+    live.stop()
+
+
+def test_introspection_is_off_in_production(production_server: LiveServer) -> None:
+    client = GraphQLClient(production_server.http_url)
+    body = client("{ __schema { types { name } } }")
+    assert set(error_codes(body)) == {"BAD_USER_INPUT"}
+    assert "introspection" in body["errors"][0]["message"].lower()  # type: ignore[index]
+
+
+def test_readyz_is_unavailable_when_redis_is_down(mongo_url: str) -> None:
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    live = start_server(env=service_env(mongo_url=mongo_url, redis_url=dead_redis))
+    try:
+        response = httpx.get(f"{live.base}/readyz", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"mongodb": True, "redis": False}
+    finally:
+        live.stop()
