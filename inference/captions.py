@@ -160,8 +160,8 @@ def _present(counts: Mapping[str, int]) -> list[tuple[str, int]]:
 
 def _ko_subject(phrase: str) -> str:
     """``phrase`` with the subject particle its last syllable takes (``2명이``, ``2개가``)."""
-    last = ord(phrase[-1]) - 0xAC00
-    has_final = 0 <= last < 11172 and last % 28 != 0
+    syllables = [ord(char) - 0xAC00 for char in phrase if "가" <= char <= "힣"]
+    has_final = not syllables or syllables[-1] % 28 != 0
     return f"{phrase}{'이' if has_final else '가'}"
 
 
