@@ -323,7 +323,13 @@ async function run(opts, state) {
 
     const observable = client.subscribe({
       query: BRIEFING,
-      variables: { interval: opts.interval, endtime: opts.endtime, cameraId: opts.cameraId },
+      // Leave cameraId out unless given, so the server's default camera applies
+      // (an explicit null would override the argument's default).
+      variables: {
+        interval: opts.interval,
+        endtime: opts.endtime,
+        ...(opts.cameraId === null ? {} : { cameraId: opts.cameraId }),
+      },
       fetchPolicy: "no-cache",
     });
 

@@ -13,11 +13,13 @@
   var DEFAULT_QUERY = [
     "# Welcome to Bangguseok Briefing.",
     "#",
-    "# 1. Run Login (a new username signs up). Pick it from the run button's menu.",
-    "# 2. Copy the token from the result into the Headers tab below, like this:",
+    "# 1. Run Login (pick it from the run button's menu).",
+    "#    A new username signs up.",
+    "# 2. Copy the token into the Headers tab below:",
     '#      {"Authorization": "Bearer <token>"}',
-    "# 3. Run Briefing: a caption about the camera arrives every 5 seconds until 23:00.",
-    "#    End it with EndBriefing (open a new tab with the same Headers to run it).",
+    "# 3. Run Briefing: a caption every 5 s until 23:00.",
+    "# 4. Stop it with the stop button, or run",
+    "#    EndBriefing from a new tab (same Headers).",
     "",
     "mutation Login {",
     '  login(username: "alice", password: "secret123") {',
@@ -133,7 +135,9 @@
       client: graphqlWs.createClient({
         url: wsUrl,
         lazy: true,
-        retryAttempts: 2,
+        // No automatic resubscription: re-running `briefing` would start a new briefing
+        // (replacing the one in progress). Run it again by hand; reloadBriefing resumes.
+        retryAttempts: 0,
         connectionParams: authorization ? { authorization: authorization } : {},
       }),
     };
@@ -188,7 +192,9 @@
               } else if (err instanceof Error) {
                 observer.error(err);
               } else {
-                observer.error(new Error(closeMessage(err, authorization)));
+                // A CloseEvent: say why, as a GraphQL-style error without a stack trace.
+                observer.next({ errors: [{ message: closeMessage(err, authorization) }] });
+                observer.complete();
               }
             },
             complete: function () {
