@@ -1,0 +1,225 @@
+"""The camera registry: which cameras exist, read from the operator's cameras file.
+
+``BRIEFING_CAMERAS_FILE`` names a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file with a list
+of cameras under ``cameras`` (TOML: ``[[cameras]]`` tables)::
+
+    [[cameras]]
+    id = "front"                      # what clients ask for
+    name = "Front counter"
+    source = "rtsp://admin:${CAM_PASSWORD}@10.0.0.7:554/stream1"
+    kind = "rtsp"                     # optional: inferred from the source except for "mjpeg"
+    detector = "models/yolo11n.torchscript"   # optional: a file, or "demo" (default)
+    labels = { person = "person" }    # optional: detector class -> reported label; others dropped
+    confidence = 0.3                  # optional, default 0.25
+    iou = 0.5                         # optional, default 0.45
+
+``${NAME}`` in a source is replaced by that environment variable, so credentials stay out of the
+file; the real source is never shown: :class:`CameraConfig` exposes it only through
+:class:`~inference.sources.Source`, whose ``str``/``repr`` are redacted. Relative paths are
+resolved against the cameras file's folder. Without a file there is one camera, ``demo``, backed
+by the synthetic shop and the demo detector.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.settings import Settings
+from inference.detector import DEFAULT_CONFIDENCE, DEFAULT_IOU
+from inference.sources import Source, SourceKind, parse_source
+
+DEMO_CAMERA_ID = "demo"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class CameraFileError(Exception):
+    """The cameras file is missing, unparsable or invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One configured camera. ``source`` prints redacted; ``labels`` is ``None`` for "keep all"."""
+
+    id: str
+    name: str
+    source: Source
+    detector: str = "demo"
+    labels: Mapping[str, str] | None = field(default=None)
+    confidence: float = DEFAULT_CONFIDENCE
+    iou: float = DEFAULT_IOU
+
+    def public(self) -> dict[str, Any]:
+        """A credential-free description, safe for logs and the API."""
+        return {"id": self.id, "name": self.name, "kind": self.source.kind, "source": self.source.redacted}
+
+
+class CameraRegistry:
+    """The operator's cameras, looked up by id."""
+
+    def __init__(self, cameras: list[CameraConfig]) -> None:
+        self._cameras = {camera.id: camera for camera in cameras}
+
+    def __repr__(self) -> str:
+        return f"CameraRegistry({list(self._cameras)})"
+
+    def get(self, camera_id: str) -> CameraConfig | None:
+        """The camera with this id, or ``None``."""
+        return self._cameras.get(camera_id)
+
+    def all(self) -> list[CameraConfig]:
+        """Every camera, in file order."""
+        return list(self._cameras.values())
+
+    def __contains__(self, camera_id: object) -> bool:
+        return camera_id in self._cameras
+
+
+class _CameraEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str | None = None
+    source: str
+    kind: SourceKind | None = None
+    detector: str = "demo"
+    labels: dict[str, str] | list[str] | None = None
+    confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, lt=1)
+    iou: float = Field(default=DEFAULT_IOU, gt=0, le=1)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        return value
+
+
+class _CameraFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cameras: list[_CameraEntry] = Field(min_length=1)
+
+
+def demo_camera() -> CameraConfig:
+    """The camera used when no cameras file is configured."""
+    return CameraConfig(id=DEMO_CAMERA_ID, name="Demo store", source=parse_source("synthetic:1"), detector="demo")
+
+
+def credential_environment() -> Mapping[str, str]:
+    """The process environment, read only to substitute ``${NAME}`` credentials in sources."""
+    return os.environ
+
+
+def load_camera_registry(settings: Settings, *, environ: Mapping[str, str] | None = None) -> CameraRegistry:
+    """Load the cameras named by ``settings.cameras_file`` (or the demo camera without one).
+
+    ``environ`` supplies ``${NAME}`` substitutions (default: :func:`credential_environment`).
+    Raises :class:`CameraFileError` with a readable message for any problem in the file."""
+    if not settings.cameras_file:
+        return CameraRegistry([demo_camera()])
+    env = credential_environment() if environ is None else environ
+    return CameraRegistry(load_cameras_file(Path(settings.cameras_file), environ=env))
+
+
+def load_cameras_file(path: Path, *, environ: Mapping[str, str]) -> list[CameraConfig]:
+    """Parse and validate a cameras file; see the module docstring for the format."""
+    data = _read(path)
+    try:
+        parsed = _CameraFile.model_validate(data)
+    except ValidationError as exc:
+        raise CameraFileError(f"{path}: {_describe(exc, data)}") from None
+    cameras: list[CameraConfig] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(parsed.cameras):
+        where = f"{path}: camera #{index + 1} ({entry.id!r})"
+        if entry.id in seen:
+            raise CameraFileError(f"{where}: duplicate id")
+        seen.add(entry.id)
+        cameras.append(_build(entry, base_dir=path.parent, environ=environ, where=where))
+    return cameras
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CameraFileError(f"cannot read cameras file {path}: {exc.strerror or exc}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CameraFileError(f"{path}: invalid TOML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CameraFileError(f"{path}: invalid YAML: {exc}") from None
+    raise CameraFileError(f"{path}: unknown format {suffix!r}; use .toml, .yaml or .yml")
+
+
+def _describe(exc: ValidationError, data: Any) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = ".".join(str(part) for part in loc)
+        if len(loc) >= 2 and loc[0] == "cameras" and isinstance(loc[1], int):
+            where = f"camera #{loc[1] + 1}" + "".join(f".{p}" for p in loc[2:])
+        problems.append(f"{where or 'file'}: {error['msg']}")
+    if not isinstance(data, dict):
+        return "expected a table/mapping with a 'cameras' list"
+    return "; ".join(problems)
+
+
+def _build(entry: _CameraEntry, *, base_dir: Path, environ: Mapping[str, str], where: str) -> CameraConfig:
+    source_text, secrets = _substitute(entry.source, environ=environ, where=where)
+    try:
+        source = parse_source(source_text, kind=entry.kind, base_dir=base_dir, secrets=secrets)
+    except ValueError as exc:
+        raise CameraFileError(f"{where}: source: {_scrub(str(exc), secrets)}") from None
+    detector = entry.detector
+    if detector != "demo" and not Path(detector).expanduser().is_absolute():
+        detector = str(base_dir / detector)
+    labels = entry.labels
+    if isinstance(labels, list):
+        labels = {label: label for label in labels}
+    if labels is not None and not labels:
+        raise CameraFileError(f"{where}: labels: must name at least one class")
+    return CameraConfig(
+        id=entry.id,
+        name=entry.name or entry.id,
+        source=source,
+        detector=detector,
+        labels=labels,
+        confidence=entry.confidence,
+        iou=entry.iou,
+    )
+
+
+def _substitute(text: str, *, environ: Mapping[str, str], where: str) -> tuple[str, list[str]]:
+    secrets: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise CameraFileError(f"{where}: source uses ${{{name}}} but that environment variable is not set")
+        secrets.append(environ[name])
+        return environ[name]
+
+    return _ENV_REF.sub(replace, text), secrets
+
+
+def _scrub(message: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message

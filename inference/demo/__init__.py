@@ -1,0 +1,1 @@
+"""The bundled demo detector: a small CenterNet-style model trained on the synthetic shop."""

@@ -1,0 +1,312 @@
+"""One detector interface over two model formats.
+
+* **Ultralytics YOLO TorchScript exports** (YOLOv8 / YOLO11 ``detect``), recognised by the
+  ``config.txt`` extra file of the archive (JSON: ``names``, ``imgsz``, ``stride``, ``task``).
+* **The demo detector** (``"demo"``), a small PyTorch model trained on the synthetic shop
+  (:mod:`inference.demo`), whose forward pass honours the same output contract.
+
+Both take letterboxed RGB input at a fixed ``imgsz`` (pad 114, ``/255``, NCHW float32) and return
+``(B, 4 + nc, N)``: ``cx, cy, w, h`` in input pixels followed by per-class scores in ``[0, 1]``.
+Pre- and post-processing are vectorised with torch: frames are letterboxed into one batch tensor,
+candidates of the whole batch go through one class-aware, per-image ``batched_nms`` call, and boxes
+are mapped back to each frame with tensor arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torchvision.ops import batched_nms
+
+Box = tuple[float, float, float, float]
+Frame = NDArray[np.uint8]
+
+DEFAULT_CONFIDENCE = 0.25
+DEFAULT_IOU = 0.45
+MAX_DETECTIONS = 300
+MAX_CANDIDATES = 30_000
+PAD_VALUE = 114
+
+
+class DetectorError(Exception):
+    """A model file that cannot be loaded or understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One detected object: class label, confidence and ``(x1, y1, x2, y2)`` in frame pixels."""
+
+    label: str
+    score: float
+    box: Box
+
+
+class _Model(Protocol):
+    def __call__(self, x: torch.Tensor) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Letterboxed:
+    """A batch ready for the model plus what is needed to map boxes back to each frame."""
+
+    tensor: torch.Tensor  # (B, 3, H, W) float32 in [0, 1]
+    gain: torch.Tensor  # (B,) resize factor per frame
+    pad: torch.Tensor  # (B, 2) left, top padding per frame
+    size: torch.Tensor  # (B, 2) frame width, height
+
+
+def letterbox(frames: Sequence[Frame], imgsz: tuple[int, int]) -> Letterboxed:
+    """Resize each RGB frame to fit ``imgsz`` (height, width), keep its aspect ratio, centre it
+    on a pad-114 canvas and stack the batch as normalised NCHW float32 (Ultralytics' letterbox)."""
+    height, width = imgsz
+    batch = torch.full((len(frames), 3, height, width), PAD_VALUE / 255.0, dtype=torch.float32)
+    gains, pads, sizes = [], [], []
+    for i, frame in enumerate(frames):
+        _check_frame(frame)
+        h0, w0 = frame.shape[:2]
+        gain = min(height / h0, width / w0)
+        new_w, new_h = round(w0 * gain), round(h0 * gain)
+        left = round((width - new_w) / 2 - 0.1)
+        top = round((height - new_h) / 2 - 0.1)
+        image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).unsqueeze(0).float()
+        if (new_h, new_w) != (h0, w0):
+            image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        batch[i, :, top : top + new_h, left : left + new_w] = image[0].div_(255.0)
+        gains.append(gain)
+        pads.append((left, top))
+        sizes.append((w0, h0))
+    return Letterboxed(
+        tensor=batch,
+        gain=torch.tensor(gains, dtype=torch.float32),
+        pad=torch.tensor(pads, dtype=torch.float32).reshape(-1, 2),
+        size=torch.tensor(sizes, dtype=torch.float32).reshape(-1, 2),
+    )
+
+
+def _check_frame(frame: Frame) -> None:
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frames must be RGB uint8 HxWx3 arrays, got {frame.dtype} {frame.shape}")
+
+
+def postprocess(
+    output: torch.Tensor,
+    boxed: Letterboxed,
+    *,
+    confidence: torch.Tensor,
+    iou: float,
+    max_detections: int = MAX_DETECTIONS,
+) -> list[torch.Tensor]:
+    """Decode ``(B, 4 + nc, N)`` model output into one ``(K, 6)`` tensor per frame:
+    ``x1, y1, x2, y2`` in frame pixels, score, class index; sorted by score, at most
+    ``max_detections`` each. ``confidence`` holds one threshold per frame."""
+    batch = output.shape[0]
+    preds = output.float().transpose(1, 2)  # (B, N, 4 + nc)
+    scores, classes = preds[..., 4:].max(dim=2)  # (B, N)
+    keep = scores > confidence.reshape(-1, 1)
+    image_idx, anchor_idx = keep.nonzero(as_tuple=True)
+    if image_idx.numel() > MAX_CANDIDATES:
+        top = scores[image_idx, anchor_idx].topk(MAX_CANDIDATES).indices
+        image_idx, anchor_idx = image_idx[top], anchor_idx[top]
+    boxes = _xywh_to_xyxy(preds[image_idx, anchor_idx, :4])
+    score = scores[image_idx, anchor_idx]
+    cls = classes[image_idx, anchor_idx]
+    nc = preds.shape[2] - 4
+    kept = batched_nms(boxes, score, image_idx * nc + cls, iou)  # sorted by score, descending
+    boxes, score, cls, image_idx = boxes[kept], score[kept], cls[kept], image_idx[kept]
+    boxes = _unletterbox(boxes, boxed, image_idx)
+    rows = torch.cat([boxes, score[:, None], cls[:, None].float()], dim=1)
+    return [rows[image_idx == i][:max_detections] for i in range(batch)]
+
+
+def _xywh_to_xyxy(xywh: torch.Tensor) -> torch.Tensor:
+    centre, half = xywh[:, :2], xywh[:, 2:] / 2
+    return torch.cat([centre - half, centre + half], dim=1)
+
+
+def _unletterbox(boxes: torch.Tensor, boxed: Letterboxed, image_idx: torch.Tensor) -> torch.Tensor:
+    pad = boxed.pad[image_idx].repeat(1, 2)
+    gain = boxed.gain[image_idx, None]
+    limit = boxed.size[image_idx].repeat(1, 2)
+    mapped = (boxes - pad) / gain
+    return torch.minimum(mapped.clamp(min=0), limit)
+
+
+class Detector:
+    """A loaded model with its class names and input size; thread-safe ``detect``."""
+
+    def __init__(self, model: _Model, *, names: Sequence[str], imgsz: tuple[int, int], source: str) -> None:
+        self._model = model
+        self.names: list[str] = list(names)
+        self.imgsz = imgsz
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Detector({self.source!r}, classes={len(self.names)}, imgsz={self.imgsz})"
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """The bare model call on a prepared ``(B, 3, H, W)`` batch (used by the benchmark)."""
+        with torch.inference_mode():
+            return _first_tensor(self._model(batch))
+
+    def detect(
+        self,
+        frames: Sequence[Frame],
+        *,
+        confidence: float | Sequence[float] = DEFAULT_CONFIDENCE,
+        iou: float | Sequence[float] = DEFAULT_IOU,
+    ) -> list[list[Detection]]:
+        """Detect objects in RGB uint8 frames of any sizes, in one batched forward pass.
+
+        ``confidence`` and ``iou`` are one value for all frames or one per frame. Returns, per
+        frame, detections sorted by score with boxes in that frame's pixels."""
+        if not frames:
+            return []
+        confidences = _per_frame(confidence, len(frames), "confidence")
+        ious = _per_frame(iou, len(frames), "iou")
+        boxed = letterbox(frames, self.imgsz)
+        with torch.inference_mode():
+            output = _first_tensor(self._model(boxed.tensor))
+            rows: list[torch.Tensor | None] = [None] * len(frames)
+            for value in sorted(set(ious)):
+                group = [i for i, v in enumerate(ious) if v == value]
+                subset = _subset(boxed, group)
+                decoded = postprocess(
+                    output[group], subset, confidence=torch.tensor([confidences[i] for i in group]), iou=value
+                )
+                for i, tensor in zip(group, decoded, strict=True):
+                    rows[i] = tensor
+        return [self._to_detections(r) for r in rows if r is not None]
+
+    def _to_detections(self, rows: torch.Tensor) -> list[Detection]:
+        names = self.names
+        return [Detection(label=names[int(c)], score=s, box=(x1, y1, x2, y2)) for x1, y1, x2, y2, s, c in rows.tolist()]
+
+
+def _subset(boxed: Letterboxed, group: list[int]) -> Letterboxed:
+    if len(group) == boxed.gain.shape[0]:
+        return boxed
+    return Letterboxed(boxed.tensor[group], boxed.gain[group], boxed.pad[group], boxed.size[group])
+
+
+def _per_frame(value: float | Sequence[float], count: int, what: str) -> list[float]:
+    if isinstance(value, int | float):
+        return [float(value)] * count
+    values = [float(v) for v in value]
+    if len(values) != count:
+        raise ValueError(f"{what}: expected {count} values (one per frame), got {len(values)}")
+    return values
+
+
+def _first_tensor(output: Any) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, list | tuple) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise DetectorError(f"unexpected model output type {type(output).__name__}")
+
+
+_lock = threading.Lock()
+
+
+def load_detector(spec: str, *, torch_threads: int = 0) -> Detector:
+    """Load ``"demo"`` (the bundled synthetic-shop model) or a model file: an Ultralytics YOLO
+    TorchScript export or a demo-format checkpoint. ``torch_threads`` > 0 sets torch's CPU
+    thread count (process-wide). Raises :class:`DetectorError` with a readable message."""
+    with _lock:
+        if torch_threads > 0 and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
+    if spec == "demo":
+        from inference.demo.model import load_demo
+
+        return load_demo()
+    path = Path(spec)
+    if not path.is_file():
+        raise DetectorError(f"detector file not found: {spec}")
+    if _is_torchscript(path):
+        return load_torchscript(path)
+    from inference.demo.model import load_demo
+
+    return load_demo(path)
+
+
+def _is_torchscript(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def load_torchscript(path: Path) -> Detector:
+    """Load an Ultralytics TorchScript export, reading names and input size from ``config.txt``."""
+    extra: dict[str, Any] = {"config.txt": ""}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch 2.9+ marks TorchScript deprecated
+            model = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)  # type: ignore[no-untyped-call]
+    except (RuntimeError, ValueError) as exc:
+        raise DetectorError(f"cannot load TorchScript model {path.name}: {exc}") from exc
+    config = _parse_config(extra["config.txt"], path)
+    model.eval()
+    names = _names(config, path)
+    imgsz = _imgsz(config, path)
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    wrapped: _Model = model if dtype == torch.float32 else _Cast(model, dtype)
+    return Detector(wrapped, names=names, imgsz=imgsz, source=path.name)
+
+
+class _Cast:
+    def __init__(self, model: torch.jit.ScriptModule, dtype: torch.dtype) -> None:
+        self._model, self._dtype = model, dtype
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _first_tensor(self._model(x.to(self._dtype))).float()
+
+
+def _parse_config(raw: object, path: Path) -> dict[str, Any]:
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    if not text:
+        raise DetectorError(f"{path.name} has no config.txt: not an Ultralytics TorchScript export")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DetectorError(f"{path.name}: config.txt is not JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise DetectorError(f"{path.name}: config.txt must hold a JSON object")
+    task = config.get("task", "detect")
+    if task != "detect":
+        raise DetectorError(f"{path.name}: task {task!r} is not supported (only 'detect')")
+    return config
+
+
+def _names(config: dict[str, Any], path: Path) -> list[str]:
+    names = config.get("names")
+    if isinstance(names, dict):
+        try:
+            by_index = {int(k): str(v) for k, v in names.items()}
+        except ValueError as exc:
+            raise DetectorError(f"{path.name}: class indices in names must be integers") from exc
+        return [by_index.get(i, str(i)) for i in range(max(by_index) + 1)] if by_index else []
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    raise DetectorError(f"{path.name}: config.txt has no 'names'")
+
+
+def _imgsz(config: dict[str, Any], path: Path) -> tuple[int, int]:
+    size = config.get("imgsz")
+    if isinstance(size, int):
+        return (size, size)
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
+        return (size[0], size[1])
+    raise DetectorError(f"{path.name}: config.txt has no valid 'imgsz' (got {size!r})")
