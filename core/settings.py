@@ -62,7 +62,11 @@ class Settings(BaseSettings):
     max_duration_hours: float = 24.0
     max_subscriptions_per_user: int = 10
     subscriber_queue_size: int = 256
-    reconcile_interval_seconds: int = 60
+    reconcile_interval_seconds: float = 60.0
+    tick_timeout_seconds: int = 30
+    worker_poll_seconds: float = 0.005
+    worker_max_jobs: int = 1000
+    batch_window_seconds: float = 0.005
 
     # --- inference --------------------------------------------------------------------------
     cameras_file: str | None = None

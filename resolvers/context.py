@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
+from core.events import EventHub
 from core.ratelimit import LoginBackoff
 from core.security import PasswordService
 from core.settings import Settings
 from documents import User
+from inference.cameras import CameraRegistry
 
 
 @dataclass
@@ -18,17 +20,21 @@ class Services:
     """What is built once per API process and shared by every request."""
 
     settings: Settings
-    redis: Redis
+    redis: ArqRedis
+    hub: EventHub
+    cameras: CameraRegistry
     passwords: PasswordService
     login_backoff: LoginBackoff
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, *, settings: Settings, redis: Redis) -> Services:
-        """Build the services from settings and an open Redis client."""
+    def build(cls, *, settings: Settings, redis: ArqRedis, cameras: CameraRegistry) -> Services:
+        """Build the services from settings, an open Redis (arq) client and the camera registry."""
         return cls(
             settings=settings,
             redis=redis,
+            hub=EventHub(redis_url=settings.redis_url, queue_size=settings.subscriber_queue_size),
+            cameras=cameras,
             passwords=PasswordService(concurrency=settings.hash_concurrency),
             login_backoff=LoginBackoff(
                 redis=redis,
@@ -36,6 +42,14 @@ class Services:
                 max_backoff_seconds=settings.login_max_backoff_seconds,
             ),
         )
+
+    async def aclose(self) -> None:
+        """Close what the services opened (event tails, LLM client, Redis)."""
+        await self.hub.aclose()
+        llm = self.extras.pop("llm", None)
+        if llm is not None:
+            await llm.aclose()
+        await self.redis.aclose()
 
 
 @dataclass

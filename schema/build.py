@@ -21,6 +21,7 @@ from core.settings import Settings
 from resolvers.errors import ErrorCode, is_coded
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 class CodedMaskErrors(MaskErrors):
@@ -73,6 +74,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return BriefingSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -9,7 +9,7 @@ from resolvers import history
 from resolvers.auth import require_user
 from resolvers.context import Context
 from schema.permissions import IsAuthenticated
-from schema.types import BriefingGQL, BriefingRequestGQL, UserGQL
+from schema.types import BriefingGQL, BriefingRequestGQL, CameraGQL, UserGQL
 
 AUTH = [IsAuthenticated]
 
@@ -34,3 +34,7 @@ class Query:
     async def briefings(self, info: Info[Context, None], request_id: strawberry.ID) -> list[BriefingGQL]:
         docs = await history.list_briefings(user=require_user(info.context), request_id=str(request_id))
         return [BriefingGQL.from_doc(b) for b in docs]
+
+    @strawberry.field(permission_classes=AUTH, description="The cameras the operator configured (ids and names only).")
+    def cameras(self, info: Info[Context, None]) -> list[CameraGQL]:
+        return [CameraGQL(id=strawberry.ID(c.id), name=c.name) for c in info.context.services.cameras.all()]

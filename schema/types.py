@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -128,3 +129,31 @@ class MessageResultGQL:
     """A plain confirmation message."""
 
     message: str
+
+
+@strawberry.type(name="Camera")
+class CameraGQL:
+    """A camera the operator configured; clients choose it by id."""
+
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(name="BriefingStarted")
+class BriefingStartedGQL:
+    """First event of `briefing`: the request that was just created."""
+
+    request: BriefingRequestGQL
+
+
+@strawberry.type(name="BriefingEnded")
+class BriefingEndedGQL:
+    """Last event of a stream: the request in its final state and why it ended."""
+
+    request: BriefingRequestGQL
+    reason: EndReasonGQL  # type: ignore[valid-type]
+
+
+BriefingEvent = Annotated[
+    BriefingStartedGQL | BriefingGQL | BriefingEndedGQL, strawberry.union("BriefingEvent")
+]

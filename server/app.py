@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -26,7 +26,8 @@ from documents import User, connect_documents
 from resolvers import auth
 from resolvers.context import Context, Services
 from schema.build import build_schema
-from server.graphiql import graphiql_assets_present, graphiql_page, graphiql_routes
+from inference.cameras import load_camera_registry
+from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
 from server.limits import BodySizeLimit
 
 log = logging.getLogger("briefing.server")
@@ -92,15 +93,17 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        cameras = load_camera_registry(settings)
         mongo = await connect_documents(mongodb_uri=settings.mongodb_uri)
-        redis = Redis.from_url(settings.redis_url)
-        services_ref["services"] = Services.build(settings=settings, redis=redis)
+        redis = ArqRedis.from_url(settings.redis_url)  # no ping: the API starts while Redis is down (readyz says so)
+        services = Services.build(settings=settings, redis=redis, cameras=cameras)
+        services_ref["services"] = services
         if not graphiql_assets_present():
-            log.warning("GraphiQL assets are not built: run `make assets` (GET /graphql will show a hint)")
+            log.warning("GraphiQL assets are not built: %s", BUILD_HINT)
         try:
             yield
         finally:
-            await redis.aclose()
+            await services.aclose()
             await mongo.close()
 
     routes: list[BaseRoute] = [

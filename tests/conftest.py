@@ -175,3 +175,38 @@ def gql(server: LiveServer) -> Iterator[GraphQLClient]:
 def error_codes(body: dict[str, object]) -> list[str]:
     """The `extensions.code` of every error in a GraphQL response."""
     return [str((e.get("extensions") or {}).get("code")) for e in body.get("errors") or []]  # type: ignore[union-attr,attr-defined]
+
+
+@dataclass
+class LiveWorker:
+    """A `briefing worker` process."""
+
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the worker gets no chance to clean up."""
+        self.proc.kill()
+        self.proc.wait()
+
+
+def start_worker(*, env: dict[str, str]) -> LiveWorker:
+    """Start `briefing worker` in a subprocess."""
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], cwd=ROOT, env=env)
+    return LiveWorker(proc=proc)
+
+
+@pytest.fixture(scope="session")
+def worker(mongo_url: str, redis_url: str, server: LiveServer) -> Iterator[LiveWorker]:
+    """One real worker for the session, sharing the session's FerretDB and Redis."""
+    live = start_worker(env=service_env(mongo_url=mongo_url, redis_url=redis_url))
+    yield live
+    live.stop()

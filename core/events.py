@@ -1,0 +1,167 @@
+"""Live briefing events on Redis Streams, and the per-process hub that fans them out.
+
+One stream per request (`briefing:events:<request_id>`). Producers write the event to MongoDB
+first and announce it here second, so a subscriber that replays from MongoDB after registering
+with the hub can never miss an event: anything announced after registration reaches its queue,
+anything announced before is already stored. Streams (unlike pub/sub) keep entries, so a hub
+that reconnects after a Redis hiccup resumes from the last id it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("briefing.events")
+
+STREAM_MAXLEN = 1000
+STREAM_TTL_SECONDS = 7 * 24 * 3600
+_BLOCK_MS = 5000
+
+
+def stream_key(request_id: str) -> str:
+    """The Redis stream carrying one request's events."""
+    return f"briefing:events:{request_id}"
+
+
+async def publish(*, redis: Redis, request_id: str, event: Mapping[str, Any]) -> None:
+    """Announce an event that is already stored (a briefing) or decided (the end of a request)."""
+    key = stream_key(request_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xadd(key, {"event": json.dumps(event, separators=(",", ":"))}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.expire(key, STREAM_TTL_SECONDS)
+        await pipe.execute()
+
+
+class Overflow(Exception):
+    """The subscriber did not keep up and its bounded queue filled."""
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's bounded inbox. `RESYNC` asks it to re-read the store (events may be lost)."""
+
+    request_id: str
+    queue: asyncio.Queue[dict[str, Any]]
+    overflowed: bool = False
+
+    async def get(self, *, timeout: float) -> dict[str, Any] | None:
+        """The next event, None after `timeout` seconds of silence; raises Overflow once it fell behind."""
+        if self.overflowed:
+            raise Overflow
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout=timeout)
+        except TimeoutError:
+            if self.overflowed:
+                raise Overflow from None
+            return None
+
+
+RESYNC: dict[str, Any] = {"kind": "resync"}
+
+
+@dataclass(eq=False)
+class _Tail:
+    """One reader task per request stream per process, shared by all local subscribers."""
+
+    request_id: str
+    last_id: str
+    subscribers: set[Subscription] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class EventHub:
+    """Tails request streams on behalf of the subscriptions of this process."""
+
+    def __init__(self, *, redis_url: str, queue_size: int) -> None:
+        # Blocking XREADs hold a connection each; they get a client of their own so that a slow
+        # tail never starves resolvers of connections.
+        self._redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+        self._queue_size = queue_size
+        self._tails: dict[str, _Tail] = {}
+
+    async def subscribe(self, request_id: str) -> Subscription:
+        """Register a subscriber; events announced from now on reach its queue."""
+        tail = self._tails.get(request_id)
+        if tail is None:
+            tail = _Tail(request_id=request_id, last_id=await self._current_id(request_id))
+            self._tails[request_id] = tail
+            tail.task = asyncio.create_task(self._run(tail), name=f"tail:{request_id}")
+        sub = Subscription(request_id=request_id, queue=asyncio.Queue(maxsize=self._queue_size))
+        tail.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forget a subscriber; the tail stops when its last subscriber leaves."""
+        tail = self._tails.get(sub.request_id)
+        if tail is None:
+            return
+        tail.subscribers.discard(sub)
+        if not tail.subscribers:
+            del self._tails[sub.request_id]
+            if tail.task is not None:
+                tail.task.cancel()
+
+    async def aclose(self) -> None:
+        """Stop every tail and close the connection pool."""
+        tasks = [t.task for t in self._tails.values() if t.task is not None]
+        self._tails.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._redis.aclose()
+
+    async def _current_id(self, request_id: str) -> str:
+        try:
+            newest = await self._redis.xrevrange(stream_key(request_id), count=1)
+        except RedisError:
+            return "0-0"
+        return str(newest[0][0]) if newest else "0-0"
+
+    async def _run(self, tail: _Tail) -> None:
+        key = stream_key(tail.request_id)
+        failures = 0
+        while True:
+            try:
+                batches = await self._redis.xread({key: tail.last_id}, block=_BLOCK_MS, count=100)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                failures += 1
+                log.warning("tail %s lost Redis (%s); retrying", tail.request_id, error)
+                self._fan_out(tail, RESYNC)
+                await asyncio.sleep(min(2.0, 0.1 * 2**failures))
+                continue
+            if failures:
+                failures = 0
+                self._fan_out(tail, RESYNC)  # anything announced while we were away is in the store
+            for _, entries in batches or []:
+                for entry_id, fields in entries:
+                    tail.last_id = str(entry_id)
+                    with contextlib.suppress(KeyError, ValueError):
+                        self._fan_out(tail, json.loads(fields["event"]))
+
+    @staticmethod
+    def _fan_out(tail: _Tail, event: dict[str, Any]) -> None:
+        for sub in list(tail.subscribers):
+            if sub.overflowed:
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                # wake the consumer so it notices promptly
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    sub.queue.get_nowait()
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(RESYNC)

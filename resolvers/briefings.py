@@ -1,0 +1,217 @@
+"""Briefings: start one, end it, and stream a request's events without gap or duplicate.
+
+A stream registers with the process's event hub first, replays the store after the client's last
+`seq`, then tails the live events, dropping any `seq` it has already sent. Anything announced
+after registration reaches the queue; anything announced before is already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from beanie import PydanticObjectId
+from redis.exceptions import RedisError
+
+from core.events import RESYNC, Overflow, Subscription
+from core.time import EndtimeError, parse_endtime, utcnow
+from documents import Briefing, BriefingRequest, CaptionSource, ClassCount, EndReason, RequestStatus, User
+from resolvers.context import Context
+from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited
+from resolvers.history import briefings_of
+from workers.lifecycle import end_request, start_request
+
+log = logging.getLogger("briefing.streams")
+
+MAX_INTERVAL_SECONDS = 86_400
+DEFAULT_CAMERA = "demo"
+ENDED_MESSAGE = "브리핑 성공적으로 종료"
+SLOW_CONSUMER_CLOSE = 4413
+_SUBS_TTL_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Started:
+    """The first event of `briefing`: the request that was created."""
+
+    request: BriefingRequest
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The last event of a stream: the request in its final state and why it ended."""
+
+    request: BriefingRequest
+    reason: EndReason
+
+
+Event = Started | Briefing | Ended
+
+
+def validate_start(*, ctx: Context, interval: int, endtime: str, camera_id: str) -> datetime:
+    """Check a `briefing` call before anything is stored; returns the resolved end moment."""
+    settings = ctx.services.settings
+    if not settings.min_interval_seconds <= interval <= MAX_INTERVAL_SECONDS:
+        raise bad_input(
+            f"interval must be between {settings.min_interval_seconds} and {MAX_INTERVAL_SECONDS} seconds",
+            field="interval",
+        )
+    if camera_id not in ctx.services.cameras:
+        raise bad_input(f"Unknown camera {camera_id!r}; the `cameras` query lists them", field="cameraId")
+    try:
+        return parse_endtime(
+            text=endtime, now=utcnow(), tz=settings.tz, max_ahead=timedelta(hours=settings.max_duration_hours)
+        )
+    except EndtimeError as error:
+        raise bad_input(str(error), field="endtime") from None
+
+
+async def start_briefing(*, ctx: Context, user: User, interval: int, endtime: str, camera_id: str) -> BriefingRequest:
+    """Validate, end the user's running request (REPLACED), store the new one and schedule it."""
+    ends_at = validate_start(ctx=ctx, interval=interval, endtime=endtime, camera_id=camera_id)
+    try:
+        return await start_request(
+            arq=ctx.services.redis, user=user, interval=interval, endtime=endtime.strip(), ends_at=ends_at,
+            camera_id=camera_id, tz=ctx.services.settings.tz,
+        )
+    except (RedisError, OSError):
+        raise CodedError("The scheduler is unavailable; try again shortly", code=ErrorCode.INTERNAL) from None
+
+
+async def end_briefing(*, ctx: Context, user: User) -> str:
+    """Stop the user's running briefing at once; NOT_FOUND when none runs."""
+    fresh = await User.get(user.id)  # type: ignore[arg-type]
+    active_id = fresh.active_request_id if fresh is not None else None
+    ended = None
+    if active_id is not None:
+        ended = await end_request(redis=ctx.services.redis, request_id=active_id, status=RequestStatus.ENDED,
+                                  reason=EndReason.ENDED_BY_USER)
+    if ended is None:
+        raise CodedError("No briefing is running", code=ErrorCode.NOT_FOUND)
+    return ENDED_MESSAGE
+
+
+async def latest_request(*, user: User) -> BriefingRequest:
+    """The user's newest request (what `reloadBriefing` follows)."""
+    query = BriefingRequest.find(BriefingRequest.owner_id == user.id).sort(-BriefingRequest.created_at)  # type: ignore[operator]
+    found = await query.limit(1).to_list()
+    if not found:
+        raise not_found("Briefing request")
+    return found[0]
+
+
+@contextlib.asynccontextmanager
+async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
+    """Bound the user's open subscriptions across every API process (a Redis sorted set of leases)."""
+    redis = ctx.services.redis
+    key = f"briefing:subs:{user.id}"
+    member = uuid.uuid4().hex
+    now = utcnow().timestamp()
+    limit = ctx.services.settings.max_subscriptions_per_user
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zremrangebyscore(key, "-inf", now - _SUBS_TTL_SECONDS)
+        pipe.zadd(key, {member: now})
+        pipe.zcard(key)
+        pipe.expire(key, _SUBS_TTL_SECONDS)
+        _, _, open_count, _ = await pipe.execute()
+    if int(open_count) > limit:
+        await redis.zrem(key, member)
+        raise rate_limited(f"At most {limit} open subscriptions per user", retry_after=1)
+    keeper = asyncio.create_task(_keep_lease(redis=redis, key=key, member=member))
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(RedisError, OSError):
+            await redis.zrem(key, member)
+
+
+async def _keep_lease(*, redis: ArqRedis, key: str, member: str) -> None:
+    """Refresh a subscription's lease so that only crashed processes' leases expire."""
+    while True:
+        await asyncio.sleep(_SUBS_TTL_SECONDS / 3)
+        with contextlib.suppress(RedisError, OSError):
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(key, {member: utcnow().timestamp()})
+                pipe.expire(key, _SUBS_TTL_SECONDS)
+                await pipe.execute()
+
+
+def _from_event(event: dict[str, Any]) -> Briefing:
+    return Briefing(
+        id=PydanticObjectId(event["id"]),
+        request_id=PydanticObjectId(event["request_id"]),
+        seq=int(event["seq"]),
+        captured_at=datetime.fromisoformat(event["captured_at"]),
+        caption=event["caption"],
+        counts=[ClassCount(**c) for c in event["counts"]],
+        caption_source=CaptionSource(event["caption_source"]),
+        error=event.get("error"),
+    )
+
+
+async def follow_request(
+    *, ctx: Context, user: User, request: BriefingRequest, after: int, started: bool
+) -> AsyncIterator[Event]:
+    """Every event of a request after `after`: (Started,) stored briefings, live ones, then Ended."""
+    services = ctx.services
+    request_id = str(request.id)
+    async with subscription_slot(ctx=ctx, user=user):
+        sub = await services.hub.subscribe(request_id)
+        try:
+            if started:
+                yield Started(request=request)
+            async for event in _events(sub=sub, request=request, after=after):
+                yield event
+        except Overflow:
+            await _close_slow_consumer(ctx)
+        finally:
+            services.hub.unsubscribe(sub)
+
+
+async def _events(*, sub: Subscription, request: BriefingRequest, after: int) -> AsyncIterator[Event]:
+    last = after
+    request_id: PydanticObjectId = request.id  # type: ignore[assignment]
+    quiet = float(request.interval) + 5.0
+    while True:
+        for briefing in await briefings_of(request_id=request_id, after_seq=last):
+            yield briefing
+            last = briefing.seq
+        current = await BriefingRequest.get(request_id)
+        if current is None or current.status != RequestStatus.ACTIVE:
+            async for tail in _finish(request_id=request_id, last=last, current=current or request):
+                yield tail
+            return
+        while True:
+            event = await sub.get(timeout=quiet)
+            if event is None or event is RESYNC:
+                break  # silence or a lost connection: re-read the store, then carry on
+            if event.get("kind") == "briefing" and int(event["seq"]) > last:
+                yield _from_event(event)
+                last = int(event["seq"])
+            elif event.get("kind") == "ended":
+                current = await BriefingRequest.get(request_id)
+                async for tail in _finish(request_id=request_id, last=last, current=current or request):
+                    yield tail
+                return
+
+
+async def _finish(*, request_id: PydanticObjectId, last: int, current: BriefingRequest) -> AsyncIterator[Event]:
+    for briefing in await briefings_of(request_id=request_id, after_seq=last):
+        yield briefing
+    yield Ended(request=current, reason=current.end_reason or EndReason.FAILED)
+
+
+async def _close_slow_consumer(ctx: Context) -> None:
+    socket = ctx.request
+    reason = "Subscriber too slow: events were not read in time; resubscribe with reloadBriefing(after)"
+    log.warning("closing a slow subscriber")
+    with contextlib.suppress(Exception):
+        await socket.close(code=SLOW_CONSUMER_CLOSE, reason=reason)

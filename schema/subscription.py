@@ -1,0 +1,61 @@
+"""The Subscription root: one-line calls into resolvers, events mapped to GraphQL types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from documents import Briefing
+from resolvers import briefings
+from resolvers.auth import require_user
+from resolvers.context import Context
+from schema.permissions import IsAuthenticated
+from schema.types import BriefingEndedGQL, BriefingEvent, BriefingGQL, BriefingRequestGQL, BriefingStartedGQL
+
+AUTH = [IsAuthenticated]
+
+
+def to_gql(event: briefings.Event) -> BriefingEvent:
+    """Map a resolver event to its GraphQL type."""
+    if isinstance(event, Briefing):
+        return BriefingGQL.from_doc(event)
+    if isinstance(event, briefings.Started):
+        return BriefingStartedGQL(request=BriefingRequestGQL.from_doc(event.request))
+    return BriefingEndedGQL(request=BriefingRequestGQL.from_doc(event.request), reason=event.reason)
+
+
+@strawberry.type
+class Subscription:
+    """Live briefings."""
+
+    @strawberry.subscription(
+        permission_classes=AUTH,
+        description="Start a briefing (ending the running one) and stream it: BriefingStarted, every Briefing, BriefingEnded.",
+    )
+    async def briefing(
+        self,
+        info: Info[Context, None],
+        interval: int,
+        endtime: str,
+        camera_id: strawberry.ID | None = strawberry.ID(briefings.DEFAULT_CAMERA),
+    ) -> AsyncGenerator[BriefingEvent, None]:
+        ctx, user = info.context, require_user(info.context)
+        request = await briefings.start_briefing(ctx=ctx, user=user, interval=interval, endtime=endtime,
+                                                 camera_id=str(camera_id or briefings.DEFAULT_CAMERA))
+        async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=0, started=True):
+            yield to_gql(event)
+
+    @strawberry.subscription(
+        permission_classes=AUTH,
+        description="Follow the latest request: stored briefings with seq > after, live ones, then BriefingEnded.",
+    )
+    async def reload_briefing(
+        self, info: Info[Context, None], after: int | None = None
+    ) -> AsyncGenerator[BriefingEvent, None]:
+        ctx, user = info.context, require_user(info.context)
+        request = await briefings.latest_request(user=user)
+        async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=after or 0,
+                                                    started=False):
+            yield to_gql(event)

@@ -1,0 +1,51 @@
+"""Shares frames and forward passes between ticks that are due at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from inference.service import InferenceService, Observation
+
+
+class ObservationBatcher:
+    """Collects the cameras asked for within `window` seconds and observes them in one call.
+
+    Ticks of several requests on one camera get the same frame and the same inference; ticks on
+    different cameras that share a detector are batched into one forward pass by the service.
+    """
+
+    def __init__(self, *, service: InferenceService, window: float) -> None:
+        self._service = service
+        self._window = window
+        self._pending: dict[str, asyncio.Future[Observation]] = {}
+        self._flush: asyncio.TimerHandle | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def observe(self, camera_id: str) -> Observation:
+        """The observation of the camera for the batch this call falls into."""
+        future = self._pending.get(camera_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._pending[camera_id] = future
+            if self._flush is None:
+                self._flush = asyncio.get_running_loop().call_later(self._window, self._start_batch)
+        return await asyncio.shield(future)
+
+    def _start_batch(self) -> None:
+        batch, self._pending, self._flush = self._pending, {}, None
+        task = asyncio.create_task(self._run(batch, at=None))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: dict[str, asyncio.Future[Observation]], *, at: datetime | None) -> None:
+        try:
+            results = await self._service.observe(list(batch), at=at)
+        except Exception as error:  # the service never raises for a camera; this is a bug guard
+            for future in batch.values():
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for camera_id, future in batch.items():
+            if not future.done():
+                future.set_result(results[camera_id])

@@ -1,0 +1,79 @@
+"""Starting and ending briefing requests: the only code that changes a request's status.
+
+A user has at most one running request: `User.active_request_id` is swapped atomically when a
+request starts, and whatever it pointed to before is ended as REPLACED. Every end is a conditional
+update from ACTIVE, so two enders (the user, the end time, a replacement) never both win, and the
+`ended` event is announced once, after the store says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from arq.connections import ArqRedis
+from beanie import PydanticObjectId
+from pymongo import ReturnDocument
+from redis.exceptions import RedisError
+
+from core.events import publish
+from core.time import local_name, utcnow
+from documents import BriefingRequest, EndReason, RequestStatus, User
+from workers.scheduling import enqueue_tick
+
+log = logging.getLogger("briefing.lifecycle")
+
+
+async def start_request(
+    *, arq: ArqRedis, user: User, interval: int, endtime: str, ends_at: datetime, camera_id: str, tz: ZoneInfo
+) -> BriefingRequest:
+    """Store a new ACTIVE request, end the user's previous one (REPLACED) and schedule tick 1."""
+    now = utcnow()
+    request = BriefingRequest(
+        owner_id=user.id,  # type: ignore[arg-type]
+        name=local_name(moment=now, tz=tz),
+        interval=interval,
+        endtime=endtime,
+        starts_at=now,
+        ends_at=ends_at,
+        camera_id=camera_id,
+    )
+    await request.insert()
+    before = await User.get_pymongo_collection().find_one_and_update(
+        {"_id": user.id}, {"$set": {"active_request_id": request.id}}, return_document=ReturnDocument.BEFORE
+    )
+    previous = (before or {}).get("active_request_id")
+    if previous is not None and previous != request.id:
+        await end_request(redis=arq, request_id=PydanticObjectId(previous), status=RequestStatus.ENDED,
+                          reason=EndReason.REPLACED)
+    try:
+        await enqueue_tick(arq=arq, request=request, seq=1)
+    except (RedisError, OSError):
+        await end_request(redis=arq, request_id=request.id, status=RequestStatus.FAILED,  # type: ignore[arg-type]
+                          reason=EndReason.FAILED)
+        raise
+    return request
+
+
+async def end_request(
+    *, redis: ArqRedis, request_id: PydanticObjectId, status: RequestStatus, reason: EndReason
+) -> BriefingRequest | None:
+    """End an ACTIVE request; None when it had already ended (someone else won)."""
+    raw = await BriefingRequest.get_pymongo_collection().find_one_and_update(
+        {"_id": request_id, "status": RequestStatus.ACTIVE.value},
+        {"$set": {"status": status.value, "end_reason": reason.value, "ended_at": utcnow()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if raw is None:
+        return None
+    ended = BriefingRequest.model_validate(raw)
+    await User.get_pymongo_collection().update_one(
+        {"_id": ended.owner_id, "active_request_id": request_id}, {"$set": {"active_request_id": None}}
+    )
+    try:
+        await publish(redis=redis, request_id=str(request_id), event={"kind": "ended", "reason": reason.value})
+    except (RedisError, OSError) as error:
+        # Subscribers re-read the store when their stream resumes, so the end still reaches them.
+        log.warning("could not announce the end of %s: %s", request_id, error)
+    return ended

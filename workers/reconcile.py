@@ -1,0 +1,51 @@
+"""Puts lost ticks back: every active request must have its next tick queued or running.
+
+Redis carries only jobs; MongoDB knows which requests are active and which tick comes next
+(`next_seq`). After a Redis wipe, a lost job or a crash between two steps of a tick, this restores
+the chain; a restored tick that is late skips forward to the current slot by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from core.time import as_utc, utcnow
+from documents import BriefingRequest, EndReason, RequestStatus
+from workers.lifecycle import end_request
+from workers.scheduling import enqueue_tick, tick_pending
+
+log = logging.getLogger("briefing.reconcile")
+
+
+async def reconcile(*, arq: ArqRedis) -> int:
+    """Re-enqueue the next tick of every active request that has none; returns how many."""
+    restored = 0
+    now = utcnow()
+    async for request in BriefingRequest.find(BriefingRequest.status == RequestStatus.ACTIVE):
+        if as_utc(request.ends_at) <= now:
+            await end_request(redis=arq, request_id=request.id, status=RequestStatus.EXPIRED,  # type: ignore[arg-type]
+                              reason=EndReason.REACHED_ENDTIME)
+            continue
+        if await tick_pending(arq=arq, request_id=str(request.id), seq=request.next_seq):
+            continue
+        if await enqueue_tick(arq=arq, request=request, seq=request.next_seq):
+            restored += 1
+    if restored:
+        log.warning("reconciler restored %d tick(s)", restored)
+    return restored
+
+
+async def reconcile_forever(*, arq: ArqRedis, every: float) -> None:
+    """Reconcile now and then every `every` seconds, surviving Redis and MongoDB outages."""
+    while True:
+        try:
+            await reconcile(arq=arq)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError, Exception) as error:  # keep the loop alive whatever failed
+            log.warning("reconcile failed: %s", error)
+        await asyncio.sleep(every)

@@ -1,0 +1,154 @@
+"""The tick: one caption of one request, stored once however often it runs.
+
+A tick re-reads its request, ends it at its end time, skips forward when it fell more than one
+interval behind (counting what it skipped), observes the camera through the batcher, writes the
+caption, upserts `Briefing(request, seq)`, announces it, and queues the next tick. Jobs run at
+least once, so each step tolerates having been done before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from core.events import publish
+from core.settings import Settings
+from core.time import as_utc, utcnow
+from documents import (
+    Briefing,
+    BriefingRequest,
+    CaptionSource,
+    ClassCount,
+    EndReason,
+    RequestStatus,
+    StoredDetection,
+    User,
+)
+from inference.cameras import CameraRegistry
+from inference.captions import failure_caption, write_caption
+from inference.llm import LLMClient
+from inference.service import Observation
+from workers.batching import ObservationBatcher
+from workers.lifecycle import end_request
+from workers.scheduling import current_slot, due_at, enqueue_tick
+
+log = logging.getLogger("briefing.tick")
+
+
+def briefing_event(briefing: Briefing) -> dict[str, Any]:
+    """The announced form of a stored briefing: everything a subscriber needs, no store read."""
+    return {
+        "kind": "briefing",
+        "id": str(briefing.id),
+        "request_id": str(briefing.request_id),
+        "seq": briefing.seq,
+        "captured_at": as_utc(briefing.captured_at).isoformat(),
+        "caption": briefing.caption,
+        "counts": [c.model_dump() for c in briefing.counts],
+        "caption_source": briefing.caption_source.value,
+        "error": briefing.error,
+    }
+
+
+@dataclass
+class TickEngine:
+    """What a worker builds once (`on_startup`) and every tick uses."""
+
+    settings: Settings
+    arq: ArqRedis
+    cameras: CameraRegistry
+    batcher: ObservationBatcher
+    llm: LLMClient | None
+
+    async def run(self, *, request_id: str, seq: int, started: datetime | None = None) -> str:
+        """Run tick `seq` of the request; returns what happened (for logs and tests)."""
+        now = started or utcnow()
+        request = await BriefingRequest.get(PydanticObjectId(request_id))
+        if request is None or request.status != RequestStatus.ACTIVE:
+            return "inactive"
+        if now >= as_utc(request.ends_at):
+            await end_request(redis=self.arq, request_id=request.id, status=RequestStatus.EXPIRED,  # type: ignore[arg-type]
+                              reason=EndReason.REACHED_ENDTIME)
+            return "expired"
+        seq = await self._catch_up(request=request, seq=seq, now=now)
+        stored = await Briefing.find_one(Briefing.request_id == request.id, Briefing.seq == seq)
+        if stored is None:
+            stored = await self._produce(request=request, seq=seq)
+        if stored is not None:
+            await publish(redis=self.arq, request_id=request_id, event=briefing_event(stored))
+        await self._chain(request=request, seq=seq + 1)
+        return "stored" if stored is not None else "inactive"
+
+    async def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> int:
+        """Skip to the current slot when this tick is more than one interval late."""
+        late = now - due_at(request=request, seq=seq)
+        if late <= timedelta(seconds=request.interval):
+            return seq
+        slot = current_slot(request=request, now=now)
+        skipped = max(0, slot - seq)
+        if skipped:
+            await BriefingRequest.find_one(BriefingRequest.id == request.id).update({"$inc": {"skipped_ticks": skipped}})
+            log.warning("request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped)
+        return max(seq, slot)
+
+    async def _produce(self, *, request: BriefingRequest, seq: int) -> Briefing | None:
+        camera = self.cameras.get(request.camera_id)
+        camera_name = camera.name if camera is not None else request.camera_id
+        observation = await self.batcher.observe(request.camera_id)
+        owner = await User.get(request.owner_id)
+        custom = list(owner.custom) if owner is not None else []
+        briefing = await self._compose(request=request, seq=seq, observation=observation, camera_name=camera_name,
+                                       custom=custom)
+        fresh = await BriefingRequest.get(request.id)  # type: ignore[arg-type]
+        if fresh is None or fresh.status != RequestStatus.ACTIVE:
+            return None  # ended while we were working: no briefing after the end
+        try:
+            await briefing.insert()
+        except DuplicateKeyError:
+            return await Briefing.find_one(Briefing.request_id == request.id, Briefing.seq == seq)
+        return briefing
+
+    async def _compose(
+        self, *, request: BriefingRequest, seq: int, observation: Observation, camera_name: str, custom: list[str]
+    ) -> Briefing:
+        if observation.error is not None:
+            return Briefing(
+                request_id=request.id,  # type: ignore[arg-type]
+                seq=seq,
+                captured_at=observation.captured_at,
+                caption=failure_caption(custom=custom, camera_name=camera_name),
+                caption_source=CaptionSource.TEMPLATE,
+                error=observation.error,
+            )
+        caption = await write_caption(
+            counts=observation.counts,
+            camera_name=camera_name,
+            local_time=as_utc(observation.captured_at).astimezone(self.settings.tz),
+            custom=custom,
+            llm=self.llm,
+            user_id=str(request.owner_id),
+        )
+        return Briefing(
+            request_id=request.id,  # type: ignore[arg-type]
+            seq=seq,
+            captured_at=observation.captured_at,
+            caption=caption.text,
+            counts=[ClassCount(label=label, count=count) for label, count in observation.counts.items()],
+            caption_source=CaptionSource(caption.source),
+            detections=[
+                StoredDetection(label=d.label, score=float(d.score), box=tuple(float(v) for v in d.box))  # type: ignore[arg-type]
+                for d in observation.detections
+            ],
+        )
+
+    async def _chain(self, *, request: BriefingRequest, seq: int) -> None:
+        await enqueue_tick(arq=self.arq, request=request, seq=seq)
+        await BriefingRequest.get_pymongo_collection().update_one(
+            {"_id": request.id, "next_seq": {"$lt": seq}}, {"$set": {"next_seq": seq}}
+        )
