@@ -435,3 +435,13 @@ async def write_caption(
         log.warning("caption from the template: LLM answer %r rejected: %s", text, verdict.problems)
         return fallback
     return Caption(text=text, source="LLM")
+
+
+def failure_caption(*, custom: Sequence[str], camera_name: str) -> str:
+    """What a briefing says when its frame could not be read: no numbers, since nothing was counted."""
+    style = read_style(custom)
+    if style.language == "en":
+        return f"The {camera_name} camera could not be read this time; the next briefing will try again."
+    if style.polite:
+        return f"이번에는 {camera_name} 카메라 영상을 가져오지 못했습니다. 다음 브리핑에서 다시 시도합니다."
+    return f"이번엔 {camera_name} 카메라 영상을 못 가져왔어. 다음 브리핑에서 다시 해볼게."
