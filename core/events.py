@@ -53,12 +53,12 @@ class Subscription:
     queue: asyncio.Queue[dict[str, Any]]
     overflowed: bool = False
 
-    async def get(self, *, timeout: float) -> dict[str, Any] | None:
-        """The next event, None after `timeout` seconds of silence; raises Overflow once it fell behind."""
+    async def get(self, *, wait: float) -> dict[str, Any] | None:
+        """The next event, None after `wait` seconds of silence; raises Overflow once it fell behind."""
         if self.overflowed:
             raise Overflow
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout=timeout)
+            return await asyncio.wait_for(self.queue.get(), timeout=wait)
         except TimeoutError:
             if self.overflowed:
                 raise Overflow from None

@@ -14,6 +14,7 @@ from documents.models import (
     StoredDetection,
     Summary,
     User,
+    doc_id,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "Summary",
     "User",
     "connect_documents",
+    "doc_id",
 ]

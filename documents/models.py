@@ -144,4 +144,11 @@ class Summary(Document):
         indexes = [IndexModel([("request_id", ASCENDING)], unique=True, name="request_unique")]
 
 
+def doc_id(document: Document) -> PydanticObjectId:
+    """The id of a stored document (inserted documents always have one)."""
+    if document.id is None:
+        raise ValueError(f"{type(document).__name__} has not been stored yet")
+    return document.id
+
+
 ALL_DOCUMENTS: list[type[Document]] = [User, Session, BriefingRequest, Briefing, Summary]

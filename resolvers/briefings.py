@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from core.events import RESYNC, Overflow, Subscription
 from core.time import EndtimeError, parse_endtime, utcnow
-from documents import Briefing, BriefingRequest, CaptionSource, ClassCount, EndReason, RequestStatus, User
+from documents import Briefing, BriefingRequest, CaptionSource, ClassCount, EndReason, RequestStatus, User, doc_id
 from resolvers.context import Context
 from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited
 from resolvers.history import briefings_of
@@ -78,8 +78,13 @@ async def start_briefing(*, ctx: Context, user: User, interval: int, endtime: st
     ends_at = validate_start(ctx=ctx, interval=interval, endtime=endtime, camera_id=camera_id)
     try:
         return await start_request(
-            arq=ctx.services.redis, user=user, interval=interval, endtime=endtime.strip(), ends_at=ends_at,
-            camera_id=camera_id, tz=ctx.services.settings.tz,
+            arq=ctx.services.redis,
+            user=user,
+            interval=interval,
+            endtime=endtime.strip(),
+            ends_at=ends_at,
+            camera_id=camera_id,
+            tz=ctx.services.settings.tz,
         )
     except (RedisError, OSError):
         raise CodedError("The scheduler is unavailable; try again shortly", code=ErrorCode.INTERNAL) from None
@@ -87,12 +92,13 @@ async def start_briefing(*, ctx: Context, user: User, interval: int, endtime: st
 
 async def end_briefing(*, ctx: Context, user: User) -> str:
     """Stop the user's running briefing at once; NOT_FOUND when none runs."""
-    fresh = await User.get(user.id)  # type: ignore[arg-type]
+    fresh = await User.get(doc_id(user))
     active_id = fresh.active_request_id if fresh is not None else None
     ended = None
     if active_id is not None:
-        ended = await end_request(redis=ctx.services.redis, request_id=active_id, status=RequestStatus.ENDED,
-                                  reason=EndReason.ENDED_BY_USER)
+        ended = await end_request(
+            redis=ctx.services.redis, request_id=active_id, status=RequestStatus.ENDED, reason=EndReason.ENDED_BY_USER
+        )
     if ended is None:
         raise CodedError("No briefing is running", code=ErrorCode.NOT_FOUND)
     return ENDED_MESSAGE
@@ -190,7 +196,7 @@ async def _events(*, sub: Subscription, request: BriefingRequest, after: int) ->
                 yield tail
             return
         while True:
-            event = await sub.get(timeout=quiet)
+            event = await sub.get(wait=quiet)
             if event is None or event is RESYNC:
                 break  # silence or a lost connection: re-read the store, then carry on
             if event.get("kind") == "briefing" and int(event["seq"]) > last:

@@ -43,7 +43,7 @@ async def list_briefings(*, user: User, request_id: str, after_seq: int = 0) -> 
 async def briefings_of(*, request_id: PydanticObjectId, after_seq: int = 0) -> list[Briefing]:
     """Stored briefings of a request after a sequence number, in order."""
     query = Briefing.find(Briefing.request_id == request_id, Briefing.seq > after_seq)
-    return await query.sort(+Briefing.seq).to_list()  # type: ignore[operator]
+    return await query.sort("seq").to_list()
 
 
 async def count_briefings(*, request_id: PydanticObjectId) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import auth, customs
+from resolvers import auth, briefings, customs, summaries
 from resolvers.context import Context
-from schema.permissions import IsAuthenticated
+from schema.permissions import AUTH
+from schema.summary import SummaryGQL
 from schema.types import LoginResultGQL, MessageResultGQL
-
-AUTH = [IsAuthenticated]
 
 
 @strawberry.type
@@ -31,3 +30,19 @@ class Mutation:
         return MessageResultGQL(
             message=await customs.update_custom(user=auth.require_user(info.context), custom=custom)
         )
+
+    @strawberry.mutation(
+        permission_classes=AUTH,
+        description="The AI summary of one of the user's requests, served from the store until a new briefing "
+        "arrives; `refresh` writes it anew.",
+    )
+    async def ai_summary(
+        self, info: Info[Context, None], request_id: strawberry.ID, refresh: bool | None = False
+    ) -> SummaryGQL:
+        result = await summaries.ai_summary(ctx=info.context, request_id=str(request_id), refresh=bool(refresh))
+        return SummaryGQL.from_doc(result.doc, cached=result.cached)
+
+    @strawberry.mutation(permission_classes=AUTH, description='Stop the running briefing ("브리핑 성공적으로 종료").')
+    async def end_briefing(self, info: Info[Context, None]) -> MessageResultGQL:
+        ctx = info.context
+        return MessageResultGQL(message=await briefings.end_briefing(ctx=ctx, user=auth.require_user(ctx)))

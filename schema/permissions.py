@@ -18,3 +18,7 @@ class IsAuthenticated(BasePermission):
 
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         return info.context.user is not None
+
+
+AUTH: list[type[BasePermission]] = [IsAuthenticated]
+"""The permission list of every field that needs a signed-in user."""

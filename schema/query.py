@@ -8,10 +8,8 @@ from strawberry.types import Info
 from resolvers import history
 from resolvers.auth import require_user
 from resolvers.context import Context
-from schema.permissions import IsAuthenticated
+from schema.permissions import AUTH
 from schema.types import BriefingGQL, BriefingRequestGQL, CameraGQL, UserGQL
-
-AUTH = [IsAuthenticated]
 
 
 @strawberry.type

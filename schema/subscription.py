@@ -11,10 +11,10 @@ from documents import Briefing
 from resolvers import briefings
 from resolvers.auth import require_user
 from resolvers.context import Context
-from schema.permissions import IsAuthenticated
+from schema.permissions import AUTH
 from schema.types import BriefingEndedGQL, BriefingEvent, BriefingGQL, BriefingRequestGQL, BriefingStartedGQL
 
-AUTH = [IsAuthenticated]
+DEMO_CAMERA = strawberry.ID(briefings.DEFAULT_CAMERA)
 
 
 def to_gql(event: briefings.Event) -> BriefingEvent:
@@ -32,18 +32,20 @@ class Subscription:
 
     @strawberry.subscription(
         permission_classes=AUTH,
-        description="Start a briefing (ending the running one) and stream it: BriefingStarted, every Briefing, BriefingEnded.",
+        description="Start a briefing (ending the running one) and stream it: "
+        "BriefingStarted, every Briefing, BriefingEnded.",
     )
     async def briefing(
         self,
         info: Info[Context, None],
         interval: int,
         endtime: str,
-        camera_id: strawberry.ID | None = strawberry.ID(briefings.DEFAULT_CAMERA),
+        camera_id: strawberry.ID | None = DEMO_CAMERA,
     ) -> AsyncGenerator[BriefingEvent, None]:
         ctx, user = info.context, require_user(info.context)
-        request = await briefings.start_briefing(ctx=ctx, user=user, interval=interval, endtime=endtime,
-                                                 camera_id=str(camera_id or briefings.DEFAULT_CAMERA))
+        request = await briefings.start_briefing(
+            ctx=ctx, user=user, interval=interval, endtime=endtime, camera_id=str(camera_id or briefings.DEFAULT_CAMERA)
+        )
         async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=0, started=True):
             yield to_gql(event)
 
@@ -56,6 +58,7 @@ class Subscription:
     ) -> AsyncGenerator[BriefingEvent, None]:
         ctx, user = info.context, require_user(info.context)
         request = await briefings.latest_request(user=user)
-        async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=after or 0,
-                                                    started=False):
+        async for event in briefings.follow_request(
+            ctx=ctx, user=user, request=request, after=after or 0, started=False
+        ):
             yield to_gql(event)

@@ -154,6 +154,4 @@ class BriefingEndedGQL:
     reason: EndReasonGQL  # type: ignore[valid-type]
 
 
-BriefingEvent = Annotated[
-    BriefingStartedGQL | BriefingGQL | BriefingEndedGQL, strawberry.union("BriefingEvent")
-]
+BriefingEvent = Annotated[BriefingStartedGQL | BriefingGQL | BriefingEndedGQL, strawberry.union("BriefingEvent")]

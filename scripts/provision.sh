@@ -44,12 +44,24 @@ ferretdb() {
   rm -rf "$tmp"
 }
 
+web() {
+  command -v node >/dev/null 2>&1 || apt_install nodejs npm
+  local stamp=web/node_modules/.provisioned
+  if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
+    npm ci --prefix web --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+  node web/copy-assets.mjs >/dev/null
+}
+
 for what in "$@"; do
   case "$what" in
     python) python_env ;;
     redis) command -v redis-server >/dev/null 2>&1 || apt_install redis-server ;;
     ferretdb) ferretdb ;;
     ffmpeg) command -v ffmpeg >/dev/null 2>&1 || apt_install ffmpeg ;;
+    web) web ;;
+    rtsp) rtsp_server ;;
     *) echo "provision: unknown target $what" >&2; exit 2 ;;
   esac
 done

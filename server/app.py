@@ -23,10 +23,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from core.settings import Settings
 from documents import User, connect_documents
+from inference.cameras import load_camera_registry
 from resolvers import auth
 from resolvers.context import Context, Services
 from schema.build import build_schema
-from inference.cameras import load_camera_registry
 from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
 from server.limits import BodySizeLimit
 

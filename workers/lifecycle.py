@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from core.events import publish
 from core.time import local_name, utcnow
-from documents import BriefingRequest, EndReason, RequestStatus, User
+from documents import BriefingRequest, EndReason, RequestStatus, User, doc_id
 from workers.scheduling import enqueue_tick
 
 log = logging.getLogger("briefing.lifecycle")
@@ -31,7 +31,7 @@ async def start_request(
     """Store a new ACTIVE request, end the user's previous one (REPLACED) and schedule tick 1."""
     now = utcnow()
     request = BriefingRequest(
-        owner_id=user.id,  # type: ignore[arg-type]
+        owner_id=doc_id(user),
         name=local_name(moment=now, tz=tz),
         interval=interval,
         endtime=endtime,
@@ -45,13 +45,18 @@ async def start_request(
     )
     previous = (before or {}).get("active_request_id")
     if previous is not None and previous != request.id:
-        await end_request(redis=arq, request_id=PydanticObjectId(previous), status=RequestStatus.ENDED,
-                          reason=EndReason.REPLACED)
+        await end_request(
+            redis=arq, request_id=PydanticObjectId(previous), status=RequestStatus.ENDED, reason=EndReason.REPLACED
+        )
     try:
         await enqueue_tick(arq=arq, request=request, seq=1)
     except (RedisError, OSError):
-        await end_request(redis=arq, request_id=request.id, status=RequestStatus.FAILED,  # type: ignore[arg-type]
-                          reason=EndReason.FAILED)
+        await end_request(
+            redis=arq,
+            request_id=doc_id(request),
+            status=RequestStatus.FAILED,
+            reason=EndReason.FAILED,
+        )
         raise
     return request
 
@@ -67,7 +72,7 @@ async def end_request(
     )
     if raw is None:
         return None
-    ended = BriefingRequest.model_validate(raw)
+    ended: BriefingRequest = BriefingRequest.model_validate(raw)
     await User.get_pymongo_collection().update_one(
         {"_id": ended.owner_id, "active_request_id": request_id}, {"$set": {"active_request_id": None}}
     )

@@ -14,7 +14,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from core.time import as_utc, utcnow
-from documents import BriefingRequest, EndReason, RequestStatus
+from documents import BriefingRequest, EndReason, RequestStatus, doc_id
 from workers.lifecycle import end_request
 from workers.scheduling import enqueue_tick, tick_pending
 
@@ -27,8 +27,12 @@ async def reconcile(*, arq: ArqRedis) -> int:
     now = utcnow()
     async for request in BriefingRequest.find(BriefingRequest.status == RequestStatus.ACTIVE):
         if as_utc(request.ends_at) <= now:
-            await end_request(redis=arq, request_id=request.id, status=RequestStatus.EXPIRED,  # type: ignore[arg-type]
-                              reason=EndReason.REACHED_ENDTIME)
+            await end_request(
+                redis=arq,
+                request_id=doc_id(request),
+                status=RequestStatus.EXPIRED,
+                reason=EndReason.REACHED_ENDTIME,
+            )
             continue
         if await tick_pending(arq=arq, request_id=str(request.id), seq=request.next_seq):
             continue

@@ -29,6 +29,7 @@ from documents import (
     RequestStatus,
     StoredDetection,
     User,
+    doc_id,
 )
 from inference.cameras import CameraRegistry
 from inference.captions import failure_caption, write_caption
@@ -73,8 +74,12 @@ class TickEngine:
         if request is None or request.status != RequestStatus.ACTIVE:
             return "inactive"
         if now >= as_utc(request.ends_at):
-            await end_request(redis=self.arq, request_id=request.id, status=RequestStatus.EXPIRED,  # type: ignore[arg-type]
-                              reason=EndReason.REACHED_ENDTIME)
+            await end_request(
+                redis=self.arq,
+                request_id=doc_id(request),
+                status=RequestStatus.EXPIRED,
+                reason=EndReason.REACHED_ENDTIME,
+            )
             return "expired"
         seq = await self._catch_up(request=request, seq=seq, now=now)
         stored = await Briefing.find_one(Briefing.request_id == request.id, Briefing.seq == seq)
@@ -93,8 +98,12 @@ class TickEngine:
         slot = current_slot(request=request, now=now)
         skipped = max(0, slot - seq)
         if skipped:
-            await BriefingRequest.find_one(BriefingRequest.id == request.id).update({"$inc": {"skipped_ticks": skipped}})
-            log.warning("request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped)
+            await BriefingRequest.find_one(BriefingRequest.id == request.id).update(
+                {"$inc": {"skipped_ticks": skipped}}
+            )
+            log.warning(
+                "request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped
+            )
         return max(seq, slot)
 
     async def _produce(self, *, request: BriefingRequest, seq: int) -> Briefing | None:
@@ -103,9 +112,10 @@ class TickEngine:
         observation = await self.batcher.observe(request.camera_id)
         owner = await User.get(request.owner_id)
         custom = list(owner.custom) if owner is not None else []
-        briefing = await self._compose(request=request, seq=seq, observation=observation, camera_name=camera_name,
-                                       custom=custom)
-        fresh = await BriefingRequest.get(request.id)  # type: ignore[arg-type]
+        briefing = await self._compose(
+            request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom
+        )
+        fresh = await BriefingRequest.get(doc_id(request))
         if fresh is None or fresh.status != RequestStatus.ACTIVE:
             return None  # ended while we were working: no briefing after the end
         try:
@@ -119,7 +129,7 @@ class TickEngine:
     ) -> Briefing:
         if observation.error is not None:
             return Briefing(
-                request_id=request.id,  # type: ignore[arg-type]
+                request_id=doc_id(request),
                 seq=seq,
                 captured_at=observation.captured_at,
                 caption=failure_caption(custom=custom, camera_name=camera_name),
@@ -135,14 +145,18 @@ class TickEngine:
             user_id=str(request.owner_id),
         )
         return Briefing(
-            request_id=request.id,  # type: ignore[arg-type]
+            request_id=doc_id(request),
             seq=seq,
             captured_at=observation.captured_at,
             caption=caption.text,
             counts=[ClassCount(label=label, count=count) for label, count in observation.counts.items()],
             caption_source=CaptionSource(caption.source),
             detections=[
-                StoredDetection(label=d.label, score=float(d.score), box=tuple(float(v) for v in d.box))  # type: ignore[arg-type]
+                StoredDetection(
+                    label=d.label,
+                    score=float(d.score),
+                    box=(float(d.box[0]), float(d.box[1]), float(d.box[2]), float(d.box[3])),
+                )
                 for d in observation.detections
             ],
         )

@@ -19,7 +19,9 @@ def _take(ws: TransportWS, op: str, count: int, *, timeout: float = 60) -> list[
     return taken
 
 
-def test_briefing_streams_started_briefings_and_ended_by_user(server: LiveServer, gql: GraphQLClient, token: str) -> None:
+def test_briefing_streams_started_briefings_and_ended_by_user(
+    server: LiveServer, gql: GraphQLClient, token: str
+) -> None:
     with TransportWS(server.ws_url, token=token) as ws:
         op = ws.subscribe(BRIEFING, {"i": 1, "e": in_seconds(120)})
         started, *briefings = _take(ws, op, 4)
@@ -37,8 +39,12 @@ def test_briefing_streams_started_briefings_and_ended_by_user(server: LiveServer
         rest = list(ws.events(op, timeout=30))
         assert rest[-1]["__typename"] == "BriefingEnded"
         assert rest[-1]["reason"] == "ENDED_BY_USER"
-        assert rest[-1]["request"] == {"id": started["request"]["id"], "status": "ENDED",  # type: ignore[index]
-                                       "endReason": "ENDED_BY_USER", "active": False}
+        assert rest[-1]["request"] == {
+            "id": started["request"]["id"],
+            "status": "ENDED",  # type: ignore[index]
+            "endReason": "ENDED_BY_USER",
+            "active": False,
+        }
         assert all(e["__typename"] == "Briefing" for e in rest[:-1])
 
 

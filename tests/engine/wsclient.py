@@ -17,7 +17,10 @@ EVENT_FIELDS = """
   ... on Briefing { id requestId seq capturedAt caption captionSource counts { label count } error }
   ... on BriefingEnded { reason request { id status endReason active } }
 """
-BRIEFING = f"subscription($i: Int!, $e: String!, $c: ID) {{ briefing(interval: $i, endtime: $e, cameraId: $c) {{ {EVENT_FIELDS} }} }}"
+BRIEFING = (
+    "subscription($i: Int!, $e: String!, $c: ID) "
+    f"{{ briefing(interval: $i, endtime: $e, cameraId: $c) {{ {EVENT_FIELDS} }} }}"
+)
 RELOAD = f"subscription($a: Int) {{ reloadBriefing(after: $a) {{ {EVENT_FIELDS} }} }}"
 
 
@@ -43,7 +46,9 @@ class TransportWS:
 
     def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
         op = str(next(self._ids))
-        self.ws.send(json.dumps({"id": op, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}))
+        self.ws.send(
+            json.dumps({"id": op, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+        )
         return op
 
     def complete(self, op: str) -> None:
