@@ -280,10 +280,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aligned", action="store_true", help="start every request at the same instant")
     parser.add_argument("--batch-window", type=float, help="BRIEFING_BATCH_WINDOW_SECONDS (default: settings)")
     parser.add_argument("--poll", type=float, help="BRIEFING_WORKER_POLL_SECONDS (default: settings)")
+    parser.add_argument("--max-jobs", type=int, help="BRIEFING_WORKER_MAX_JOBS (default: settings)")
     args = parser.parse_args(argv)
     overrides = {
         k: v
-        for k, v in (("batch_window_seconds", args.batch_window), ("worker_poll_seconds", args.poll))
+        for k, v in (
+            ("batch_window_seconds", args.batch_window),
+            ("worker_poll_seconds", args.poll),
+            ("worker_max_jobs", args.max_jobs),
+        )
         if v is not None
     }
     with backing_services() as (mongo, redis_svc):
