@@ -52,21 +52,25 @@ def test_transport_ws_rejects_a_missing_token_with_4403(server: LiveServer) -> N
 
 
 def test_legacy_graphql_ws_protocol_is_served(server: LiveServer, gql: GraphQLClient) -> None:
+    # Legacy graphql-ws carries subscriptions only; `reloadBriefing` of a user without any request
+    # is a real subscription that answers at once with a NOT_FOUND error payload, then completes.
     token = gql.login("bob")
     with _open(server, LEGACY) as ws:
         assert ws.subprotocol == LEGACY
         ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert _recv(ws)["type"] == "connection_ack"
-        ws.send(json.dumps({"id": "7", "type": "start", "payload": {"query": "{ custom }"}}))
-        data = _recv(ws)
-        while data["type"] == "ka":
-            data = _recv(ws)
-        assert data == {
-            "id": "7",
-            "type": "data",
-            "payload": {"data": {"custom": ["한국어로 말해줘", "공손하게 말해줘", "간단명료하게 말해줘"]}},
-        }
-        assert _recv(ws) == {"id": "7", "type": "complete"}
+        query = "subscription { reloadBriefing { __typename } }"
+        ws.send(json.dumps({"id": "7", "type": "start", "payload": {"query": query}}))
+        messages = [_recv(ws)]
+        while messages[-1]["type"] != "complete":
+            messages.append(_recv(ws))
+        messages = [m for m in messages if m["type"] != "ka"]
+        assert [(m["type"], m["id"]) for m in messages] == [("data", "7"), ("complete", "7")], messages
+        payload = messages[0]["payload"]
+        assert payload["data"] is None  # type: ignore[index]
+        errors = payload["errors"]  # type: ignore[index]
+        assert [e["extensions"]["code"] for e in errors] == ["NOT_FOUND"]
+        assert errors[0]["message"]
 
 
 def test_legacy_graphql_ws_rejects_a_bad_token(server: LiveServer) -> None:
