@@ -58,7 +58,8 @@ class Subscription:
         if self.overflowed:
             raise Overflow
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout=wait)
+            async with asyncio.timeout(wait):
+                return await self.queue.get()
         except TimeoutError:
             if self.overflowed:
                 raise Overflow from None

@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 60.0
     tick_timeout_seconds: int = 30
     worker_poll_seconds: float = 0.005
-    worker_max_jobs: int = 1000
+    worker_max_jobs: int = 200
     batch_window_seconds: float = 0.005
+    observation_reuse_seconds: float = 0.5
 
     # --- inference --------------------------------------------------------------------------
     cameras_file: str | None = None

@@ -85,7 +85,6 @@ class BriefingRequest(Document):
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     skipped_ticks: int = 0
-    next_seq: int = 1
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:

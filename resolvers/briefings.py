@@ -113,41 +113,71 @@ async def latest_request(*, user: User) -> BriefingRequest:
     return found[0]
 
 
+class SubscriptionLeases:
+    """Open subscriptions per user across every API process: a Redis sorted set of leases per user.
+
+    Each process refreshes all of its own leases in one pipeline every third of the lease time,
+    so the leases of a process that died simply expire.
+    """
+
+    def __init__(self, *, redis: ArqRedis, limit: int) -> None:
+        self._redis = redis
+        self._limit = limit
+        self._held: dict[str, set[str]] = {}
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def acquire(self, *, user_id: str) -> str:
+        """Take a lease for the user, or raise RATE_LIMITED when they have too many open."""
+        key, member, now = f"briefing:subs:{user_id}", uuid.uuid4().hex, utcnow().timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now - _SUBS_TTL_SECONDS)
+            pipe.zadd(key, {member: now})
+            pipe.zcard(key)
+            pipe.expire(key, _SUBS_TTL_SECONDS)
+            _, _, open_count, _ = await pipe.execute()
+        if int(open_count) > self._limit:
+            await self._redis.zrem(key, member)
+            raise rate_limited(f"At most {self._limit} open subscriptions per user", retry_after=1)
+        self._held.setdefault(key, set()).add(member)
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._refresh_forever())
+        return member
+
+    async def release(self, *, user_id: str, member: str) -> None:
+        """Give a lease back."""
+        key = f"briefing:subs:{user_id}"
+        members = self._held.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self._held[key]
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.zrem(key, member)
+
+    async def _refresh_forever(self) -> None:
+        while self._held:
+            await asyncio.sleep(_SUBS_TTL_SECONDS / 3)
+            now = utcnow().timestamp()
+            with contextlib.suppress(RedisError, OSError):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, members in list(self._held.items()):
+                        pipe.zadd(key, dict.fromkeys(members, now))
+                        pipe.expire(key, _SUBS_TTL_SECONDS)
+                    await pipe.execute()
+
+
 @contextlib.asynccontextmanager
 async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
-    """Bound the user's open subscriptions across every API process (a Redis sorted set of leases)."""
-    redis = ctx.services.redis
-    key = f"briefing:subs:{user.id}"
-    member = uuid.uuid4().hex
-    now = utcnow().timestamp()
-    limit = ctx.services.settings.max_subscriptions_per_user
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zremrangebyscore(key, "-inf", now - _SUBS_TTL_SECONDS)
-        pipe.zadd(key, {member: now})
-        pipe.zcard(key)
-        pipe.expire(key, _SUBS_TTL_SECONDS)
-        _, _, open_count, _ = await pipe.execute()
-    if int(open_count) > limit:
-        await redis.zrem(key, member)
-        raise rate_limited(f"At most {limit} open subscriptions per user", retry_after=1)
-    keeper = asyncio.create_task(_keep_lease(redis=redis, key=key, member=member))
+    """Hold one of the user's subscription leases for the duration of a stream."""
+    leases = ctx.services.extras.get("leases")
+    if not isinstance(leases, SubscriptionLeases):
+        leases = SubscriptionLeases(redis=ctx.services.redis, limit=ctx.services.settings.max_subscriptions_per_user)
+        ctx.services.extras["leases"] = leases
+    member = await leases.acquire(user_id=str(user.id))
     try:
         yield
     finally:
-        keeper.cancel()
-        with contextlib.suppress(RedisError, OSError):
-            await redis.zrem(key, member)
-
-
-async def _keep_lease(*, redis: ArqRedis, key: str, member: str) -> None:
-    """Refresh a subscription's lease so that only crashed processes' leases expire."""
-    while True:
-        await asyncio.sleep(_SUBS_TTL_SECONDS / 3)
-        with contextlib.suppress(RedisError, OSError):
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.zadd(key, {member: utcnow().timestamp()})
-                pipe.expire(key, _SUBS_TTL_SECONDS)
-                await pipe.execute()
+        await leases.release(user_id=str(user.id), member=member)
 
 
 def _from_event(event: dict[str, Any]) -> Briefing:
@@ -161,6 +191,14 @@ def _from_event(event: dict[str, Any]) -> Briefing:
         caption_source=CaptionSource(event["caption_source"]),
         error=event.get("error"),
     )
+
+
+def _shared_document(event: dict[str, Any]) -> Briefing:
+    """The briefing of an event, built once and shared by every local subscriber of the request."""
+    document = event.get("_document")
+    if not isinstance(document, Briefing):
+        document = event["_document"] = _from_event(event)
+    return document
 
 
 async def follow_request(
@@ -200,7 +238,7 @@ async def _events(*, sub: Subscription, request: BriefingRequest, after: int) ->
             if event is None or event is RESYNC:
                 break  # silence or a lost connection: re-read the store, then carry on
             if event.get("kind") == "briefing" and int(event["seq"]) > last:
-                yield _from_event(event)
+                yield _shared_document(event)
                 last = int(event["seq"])
             elif event.get("kind") == "ended":
                 current = await BriefingRequest.get(request_id)

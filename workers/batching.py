@@ -12,18 +12,27 @@ class ObservationBatcher:
     """Collects the cameras asked for within `window` seconds and observes them in one call.
 
     Ticks of several requests on one camera get the same frame and the same inference; ticks on
-    different cameras that share a detector are batched into one forward pass by the service.
+    different cameras that share a detector are batched into one forward pass by the service. An
+    observation also serves the ticks that ask for its camera within `reuse` seconds after it was
+    made: that is one "moment", so a hundred briefings on one camera started at scattered times
+    cost one inference per moment, not one each, and no tick waits for a batch window to fill.
     """
 
-    def __init__(self, *, service: InferenceService, window: float) -> None:
+    def __init__(self, *, service: InferenceService, window: float, reuse: float = 0.0) -> None:
         self._service = service
         self._window = window
+        self._reuse = reuse
+        self._recent: dict[str, tuple[float, Observation]] = {}
         self._pending: dict[str, asyncio.Future[Observation]] = {}
         self._flush: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()
 
     async def observe(self, camera_id: str) -> Observation:
-        """The observation of the camera for the batch this call falls into."""
+        """The observation of the camera for the moment this call falls into."""
+        recent = self._recent.get(camera_id)
+        loop = asyncio.get_running_loop()
+        if recent is not None and loop.time() - recent[0] <= self._reuse:
+            return recent[1]
         future = self._pending.get(camera_id)
         if future is None:
             future = asyncio.get_running_loop().create_future()
@@ -46,6 +55,10 @@ class ObservationBatcher:
                 if not future.done():
                     future.set_exception(error)
             return
+        made = asyncio.get_running_loop().time()
         for camera_id, future in batch.items():
+            observation = results[camera_id]
+            if observation.error is None:
+                self._recent[camera_id] = (made, observation)
             if not future.done():
-                future.set_result(results[camera_id])
+                future.set_result(observation)

@@ -1,7 +1,7 @@
 """Puts lost ticks back: every active request must have its next tick queued or running.
 
-Redis carries only jobs; MongoDB knows which requests are active and which tick comes next
-(`next_seq`). After a Redis wipe, a lost job or a crash between two steps of a tick, this restores
+Redis carries only jobs; MongoDB knows which requests are active and which tick comes next (the
+one after the last stored `seq`). After a Redis wipe, a lost job or a crash between two steps of a tick, this restores
 the chain; a restored tick that is late skips forward to the current slot by itself.
 """
 
@@ -11,10 +11,11 @@ import asyncio
 import logging
 
 from arq.connections import ArqRedis
+from beanie import PydanticObjectId
 from redis.exceptions import RedisError
 
 from core.time import as_utc, utcnow
-from documents import BriefingRequest, EndReason, RequestStatus, doc_id
+from documents import Briefing, BriefingRequest, EndReason, RequestStatus, doc_id
 from workers.lifecycle import end_request
 from workers.scheduling import enqueue_tick, tick_pending
 
@@ -34,13 +35,19 @@ async def reconcile(*, arq: ArqRedis) -> int:
                 reason=EndReason.REACHED_ENDTIME,
             )
             continue
-        if await tick_pending(arq=arq, request_id=str(request.id), seq=request.next_seq):
+        following = await _next_seq(request_id=doc_id(request))
+        if await tick_pending(arq=arq, request_id=str(request.id), seq=following):
             continue
-        if await enqueue_tick(arq=arq, request=request, seq=request.next_seq):
+        if await enqueue_tick(arq=arq, request=request, seq=following):
             restored += 1
     if restored:
         log.warning("reconciler restored %d tick(s)", restored)
     return restored
+
+
+async def _next_seq(*, request_id: PydanticObjectId) -> int:
+    last = await Briefing.find(Briefing.request_id == request_id).sort("-seq").limit(1).to_list()
+    return last[0].seq + 1 if last else 1
 
 
 async def reconcile_forever(*, arq: ArqRedis, every: float) -> None:

@@ -42,7 +42,11 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             settings=settings,
             arq=ctx["redis"],
             cameras=registry,
-            batcher=ObservationBatcher(service=service, window=settings.batch_window_seconds),
+            batcher=ObservationBatcher(
+                service=service,
+                window=settings.batch_window_seconds,
+                reuse=settings.observation_reuse_seconds,
+            ),
             llm=llm,
         )
         ctx["reconciler"] = asyncio.create_task(
@@ -63,7 +67,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             await ctx["mongo"].close()
 
     options: dict[str, Any] = {
-        "functions": [func(tick, name=TICK_FUNCTION, timeout=settings.tick_timeout_seconds, max_tries=20)],
+        "functions": [func(tick, name=TICK_FUNCTION, timeout=settings.tick_timeout_seconds, max_tries=5)],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -15,7 +15,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from core.events import publish
 from core.settings import Settings
@@ -98,9 +98,12 @@ class TickEngine:
         slot = current_slot(request=request, now=now)
         skipped = max(0, slot - seq)
         if skipped:
-            await BriefingRequest.find_one(BriefingRequest.id == request.id).update(
-                {"$inc": {"skipped_ticks": skipped}}
-            )
+            try:
+                await BriefingRequest.get_pymongo_collection().update_one(
+                    {"_id": request.id}, {"$inc": {"skipped_ticks": skipped}}
+                )
+            except PyMongoError as error:  # bookkeeping only: the tick itself must go on
+                log.warning("request %s: could not count %d skipped tick(s): %s", request.id, skipped, error)
             log.warning(
                 "request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped
             )
@@ -162,7 +165,6 @@ class TickEngine:
         )
 
     async def _chain(self, *, request: BriefingRequest, seq: int) -> None:
+        # The store needs no "next tick" bookkeeping: the reconciler derives it from the last
+        # stored seq, so a crash between storing and queueing loses nothing.
         await enqueue_tick(arq=self.arq, request=request, seq=seq)
-        await BriefingRequest.get_pymongo_collection().update_one(
-            {"_id": request.id, "next_seq": {"$lt": seq}}, {"$set": {"next_seq": seq}}
-        )
