@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from arq import func
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from core.settings import Settings
 from core.time import utcnow
@@ -20,6 +25,25 @@ from workers.batching import ObservationBatcher
 from workers.reconcile import reconcile_forever
 from workers.scheduling import TICK_FUNCTION
 from workers.tick import TickEngine
+
+log = logging.getLogger("briefing.worker")
+_REDIS_RETRY_SECONDS = 1.0
+
+
+class ResilientWorker(Worker):
+    """arq's worker, riding out Redis outages instead of exiting on the first connection error.
+
+    arq 0.28's poll loop has no error handling: one ConnectionError during a Redis restart ends
+    the worker. MongoDB is the source of truth, so the right move is to keep polling until Redis
+    is back; the reconciler then restores any tick the outage lost.
+    """
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as error:
+            log.warning("Redis unavailable (%s); polling again in %.0f s", error, _REDIS_RETRY_SECONDS)
+            await asyncio.sleep(_REDIS_RETRY_SECONDS)
 
 
 async def tick(ctx: dict[str, Any], request_id: str, seq: int) -> str:
@@ -68,7 +92,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
 
     options: dict[str, Any] = {
         "functions": [func(tick, name=TICK_FUNCTION, timeout=settings.tick_timeout_seconds, max_tries=5)],
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": _redis_settings(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "poll_delay": settings.worker_poll_seconds,
@@ -77,7 +101,15 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "handle_signals": True,
     }
     options.update(overrides)
-    return Worker(**options)
+    return ResilientWorker(**options)
+
+
+def _redis_settings(url: str) -> RedisSettings:
+    """Connection settings that retry briefly, so a Redis blip does not fail a running tick."""
+    redis_settings = RedisSettings.from_dsn(url)
+    redis_settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), 8)
+    redis_settings.retry_on_error = [RedisConnectionError, OSError]
+    return redis_settings
 
 
 def run_worker(settings: Settings) -> None:
