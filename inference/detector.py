@@ -150,6 +150,7 @@ class Detector:
         self.names: list[str] = list(names)
         self.imgsz = imgsz
         self.source = source
+        self.calls = 0  # detect() invocations: lets callers verify batching
 
     def __repr__(self) -> str:
         return f"Detector({self.source!r}, classes={len(self.names)}, imgsz={self.imgsz})"
@@ -172,6 +173,7 @@ class Detector:
         frame, detections sorted by score with boxes in that frame's pixels."""
         if not frames:
             return []
+        self.calls += 1
         confidences = _per_frame(confidence, len(frames), "confidence")
         ious = _per_frame(iou, len(frames), "iou")
         boxed = letterbox(frames, self.imgsz)

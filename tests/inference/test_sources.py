@@ -192,3 +192,18 @@ def test_given_a_source_string_when_parsed_then_kind_is_inferred_and_secrets_are
         parse_source("synthetic:abc")
     with pytest.raises(ValueError, match="scheme"):
         parse_source("ftp://cam/x.jpg")
+
+
+@pytest.mark.parametrize("name", ["missing.jpg", "missing.mp4", "broken.mp4", "broken.png"])
+def test_given_a_missing_or_corrupt_file_when_read_then_frame_error(
+    tmp_path: Path, name: str, opened: list[FrameSource]
+) -> None:
+    if name.startswith("broken"):
+        (tmp_path / name).write_bytes(b"\x00not media at all")
+    with pytest.raises(FrameError, match=name):
+        open_(opened, str(tmp_path / name)).read(at=at(0))
+
+
+def test_given_an_empty_folder_when_read_then_frame_error(tmp_path: Path, opened: list[FrameSource]) -> None:
+    with pytest.raises(FrameError, match="no images"):
+        open_(opened, str(tmp_path)).read(at=at(0))
