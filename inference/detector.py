@@ -68,26 +68,30 @@ class Letterboxed:
 
 def letterbox(frames: Sequence[Frame], imgsz: tuple[int, int]) -> Letterboxed:
     """Resize each RGB frame to fit ``imgsz`` (height, width), keep its aspect ratio, centre it
-    on a pad-114 canvas and stack the batch as normalised NCHW float32 (Ultralytics' letterbox)."""
+    on a pad-114 canvas and stack the batch as normalised NCHW float32 (Ultralytics' letterbox).
+
+    Frames of the same size are resized together, in uint8 like Ultralytics' ``cv2.resize``."""
     height, width = imgsz
-    batch = torch.full((len(frames), 3, height, width), PAD_VALUE / 255.0, dtype=torch.float32)
-    gains, pads, sizes = [], [], []
+    batch = torch.full((len(frames), 3, height, width), PAD_VALUE, dtype=torch.uint8)
+    gains, pads, sizes = [0.0] * len(frames), [(0, 0)] * len(frames), [(0, 0)] * len(frames)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, frame in enumerate(frames):
         _check_frame(frame)
-        h0, w0 = frame.shape[:2]
+        by_shape.setdefault(frame.shape, []).append(i)
+    for (h0, w0, _), group in by_shape.items():
         gain = min(height / h0, width / w0)
         new_w, new_h = round(w0 * gain), round(h0 * gain)
         left = round((width - new_w) / 2 - 0.1)
         top = round((height - new_h) / 2 - 0.1)
-        image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).unsqueeze(0).float()
+        stacked = np.stack([frames[i] for i in group]) if len(group) > 1 else frames[group[0]][None]
+        images = torch.from_numpy(np.ascontiguousarray(stacked)).permute(0, 3, 1, 2)
         if (new_h, new_w) != (h0, w0):
-            image = F.interpolate(image, size=(new_h, new_w), mode="bilinear", align_corners=False)
-        batch[i, :, top : top + new_h, left : left + new_w] = image[0].div_(255.0)
-        gains.append(gain)
-        pads.append((left, top))
-        sizes.append((w0, h0))
+            images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        for j, i in enumerate(group):
+            batch[i, :, top : top + new_h, left : left + new_w] = images[j]
+            gains[i], pads[i], sizes[i] = gain, (left, top), (w0, h0)
     return Letterboxed(
-        tensor=batch,
+        tensor=batch.float().div_(255.0),
         gain=torch.tensor(gains, dtype=torch.float32),
         pad=torch.tensor(pads, dtype=torch.float32).reshape(-1, 2),
         size=torch.tensor(sizes, dtype=torch.float32).reshape(-1, 2),
@@ -126,7 +130,9 @@ def postprocess(
     boxes, score, cls, image_idx = boxes[kept], score[kept], cls[kept], image_idx[kept]
     boxes = _unletterbox(boxes, boxed, image_idx)
     rows = torch.cat([boxes, score[:, None], cls[:, None].float()], dim=1)
-    return [rows[image_idx == i][:max_detections] for i in range(batch)]
+    order = torch.sort(image_idx, stable=True).indices  # group by frame, keep score order within
+    per_frame = torch.bincount(image_idx, minlength=batch).tolist()
+    return [part[:max_detections] for part in torch.split(rows[order], per_frame)]
 
 
 def _xywh_to_xyxy(xywh: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ pixels and class scores in ``[0, 1]`` -- keeping only local maxima of the heat m
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -88,8 +89,8 @@ def load_demo(path: Path = WEIGHTS) -> Detector:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise DetectorError(f"demo weights not found at {path}: run `python -m inference.demo.train`") from exc
-    except (RuntimeError, ValueError) as exc:
-        raise DetectorError(f"cannot load {path.name}: {exc}") from exc
+    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:
+        raise DetectorError(f"cannot load {path.name}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise DetectorError(f"{path.name} is neither a TorchScript export nor a demo checkpoint")
     names = [str(n) for n in checkpoint["names"]]
