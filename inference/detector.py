@@ -70,14 +70,15 @@ def letterbox(frames: Sequence[Frame], imgsz: tuple[int, int]) -> Letterboxed:
     """Resize each RGB frame to fit ``imgsz`` (height, width), keep its aspect ratio, centre it
     on a pad-114 canvas and stack the batch as normalised NCHW float32 (Ultralytics' letterbox).
 
-    Frames of the same size are resized together, in uint8 like Ultralytics' ``cv2.resize``."""
+    Frames of the same size are resized and padded together, in uint8 like Ultralytics'
+    ``cv2.resize``; the common case (all frames alike) costs four tensor operations."""
     height, width = imgsz
-    batch = torch.full((len(frames), 3, height, width), PAD_VALUE, dtype=torch.uint8)
     gains, pads, sizes = [0.0] * len(frames), [(0, 0)] * len(frames), [(0, 0)] * len(frames)
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, frame in enumerate(frames):
         _check_frame(frame)
         by_shape.setdefault(frame.shape, []).append(i)
+    parts: list[torch.Tensor] = []
     for (h0, w0, _), group in by_shape.items():
         gain = min(height / h0, width / w0)
         new_w, new_h = round(w0 * gain), round(h0 * gain)
@@ -87,11 +88,18 @@ def letterbox(frames: Sequence[Frame], imgsz: tuple[int, int]) -> Letterboxed:
         images = torch.from_numpy(np.ascontiguousarray(stacked)).permute(0, 3, 1, 2)
         if (new_h, new_w) != (h0, w0):
             images = F.interpolate(images, size=(new_h, new_w), mode="bilinear", align_corners=False)
-        for j, i in enumerate(group):
-            batch[i, :, top : top + new_h, left : left + new_w] = images[j]
+        border = (left, width - new_w - left, top, height - new_h - top)
+        parts.append(F.pad(images, border, value=PAD_VALUE).div(255.0))
+        for i in group:
             gains[i], pads[i], sizes[i] = gain, (left, top), (w0, h0)
+    if len(parts) == 1:
+        tensor = parts[0]
+    else:
+        order = torch.tensor([i for group in by_shape.values() for i in group])
+        tensor = torch.empty((len(frames), 3, height, width))
+        tensor[order] = torch.cat(parts)
     return Letterboxed(
-        tensor=batch.float().div_(255.0),
+        tensor=tensor,
         gain=torch.tensor(gains, dtype=torch.float32),
         pad=torch.tensor(pads, dtype=torch.float32).reshape(-1, 2),
         size=torch.tensor(sizes, dtype=torch.float32).reshape(-1, 2),
@@ -114,18 +122,18 @@ def postprocess(
     """Decode ``(B, 4 + nc, N)`` model output into one ``(K, 6)`` tensor per frame:
     ``x1, y1, x2, y2`` in frame pixels, score, class index; sorted by score, at most
     ``max_detections`` each. ``confidence`` holds one threshold per frame."""
-    batch = output.shape[0]
-    preds = output.float().transpose(1, 2)  # (B, N, 4 + nc)
-    scores, classes = preds[..., 4:].max(dim=2)  # (B, N)
+    batch, channels = output.shape[:2]
+    output = output.float()
+    scores, classes = output[:, 4:].max(dim=1)  # (B, N): reduce in the export's own layout
     keep = scores > confidence.reshape(-1, 1)
     image_idx, anchor_idx = keep.nonzero(as_tuple=True)
     if image_idx.numel() > MAX_CANDIDATES:
         top = scores[image_idx, anchor_idx].topk(MAX_CANDIDATES).indices
         image_idx, anchor_idx = image_idx[top], anchor_idx[top]
-    boxes = _xywh_to_xyxy(preds[image_idx, anchor_idx, :4])
+    boxes = _xywh_to_xyxy(output[:, :4].permute(0, 2, 1)[image_idx, anchor_idx])  # candidates only
     score = scores[image_idx, anchor_idx]
     cls = classes[image_idx, anchor_idx]
-    nc = preds.shape[2] - 4
+    nc = channels - 4
     kept = batched_nms(boxes, score, image_idx * nc + cls, iou)  # sorted by score, descending
     boxes, score, cls, image_idx = boxes[kept], score[kept], cls[kept], image_idx[kept]
     boxes = _unletterbox(boxes, boxed, image_idx)
