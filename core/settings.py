@@ -71,7 +71,7 @@ class Settings(BaseSettings):
 
     # --- inference --------------------------------------------------------------------------
     cameras_file: str | None = None
-    torch_threads: int = 0
+    torch_threads: int = 1
     frame_timeout_seconds: float = 5.0
 
     # --- language ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from documents.models import (
     StoredDetection,
     Summary,
     User,
+    briefing_key,
     doc_id,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "StoredDetection",
     "Summary",
     "User",
+    "briefing_key",
     "connect_documents",
     "doc_id",
 ]

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from beanie import Document, PydanticObjectId
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from core.time import utcnow
@@ -110,9 +110,19 @@ class StoredDetection(BaseModel):
     box: tuple[float, float, float, float]
 
 
-class Briefing(Document):
-    """The outcome of one tick of a request: unique on (request_id, seq)."""
+def briefing_key(*, request_id: PydanticObjectId, seq: int) -> str:
+    """The `_id` of a request's briefing `seq`: the idempotency key of a tick.
 
+    Looking a briefing up by `_id` is a primary-key read everywhere (FerretDB's SQLite backend
+    scans for any other filter), and inserting the same tick twice fails on the key.
+    """
+    return f"{request_id}:{seq:08d}"
+
+
+class Briefing(Document):
+    """The outcome of one tick of a request: unique on (request_id, seq), `_id` = briefing_key."""
+
+    id: str | None = None  # type: ignore[assignment]
     request_id: PydanticObjectId
     seq: int
     captured_at: datetime
@@ -122,6 +132,11 @@ class Briefing(Document):
     error: str | None = None
     detections: list[StoredDetection] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return None if value is None else str(value)  # rows written by hand may carry an ObjectId
 
     class Settings:
         name = "briefings"

@@ -34,8 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.settings import Settings
-from inference.detector import DEFAULT_CONFIDENCE, DEFAULT_IOU
 from inference.sources import Source, SourceKind, parse_source
+from inference.thresholds import DEFAULT_CONFIDENCE, DEFAULT_IOU
 
 DEMO_CAMERA_ID = "demo"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -29,11 +29,11 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torchvision.ops import batched_nms
 
+from inference.thresholds import DEFAULT_CONFIDENCE, DEFAULT_IOU
+
 Box = tuple[float, float, float, float]
 Frame = NDArray[np.uint8]
 
-DEFAULT_CONFIDENCE = 0.25
-DEFAULT_IOU = 0.45
 MAX_DETECTIONS = 300
 MAX_CANDIDATES = 30_000
 PAD_VALUE = 114

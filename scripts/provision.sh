@@ -44,6 +44,22 @@ ferretdb() {
   rm -rf "$tmp"
 }
 
+rtsp_server() {
+  # A real RTSP server for the camera tests: MediaMTX built from the Go module proxy. `go install
+  # ...@latest` cannot list versions through this proxy, and the module needs two generated files
+  # (a version and the embedded hls.js, which the HLS server we do not use would serve).
+  command -v mediamtx >/dev/null 2>&1 && return 0
+  [ -x "$TOOLS/mediamtx" ] && return 0
+  local version=v1.12.3 src tmp
+  src=$(cd /tmp && go mod download -json "github.com/bluenviron/mediamtx@$version" | python3 -c "import json,sys; print(json.load(sys.stdin)['Dir'])")
+  tmp=$(mktemp -d)
+  cp -r "$src" "$tmp/mediamtx" && chmod -R u+w "$tmp/mediamtx"
+  echo "$version" > "$tmp/mediamtx/internal/core/VERSION"
+  touch "$tmp/mediamtx/internal/servers/hls/hls.min.js"
+  (cd "$tmp/mediamtx" && go build -o "$TOOLS/mediamtx" .)
+  rm -rf "$tmp"
+}
+
 web() {
   command -v node >/dev/null 2>&1 || apt_install nodejs npm
   local stamp=web/node_modules/.provisioned

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from core.time import as_utc, utcnow
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, doc_id
 from workers.lifecycle import end_request
-from workers.scheduling import enqueue_tick, tick_pending
+from workers.scheduling import enqueue_tick, expected_tick, tick_pending
 
 log = logging.getLogger("briefing.reconcile")
 
@@ -35,7 +35,9 @@ async def reconcile(*, arq: ArqRedis) -> int:
                 reason=EndReason.REACHED_ENDTIME,
             )
             continue
-        following = await _next_seq(request_id=doc_id(request))
+        following = await expected_tick(arq=arq, request_id=str(request.id))
+        if following is None:  # Redis lost it: the tick after the last stored one
+            following = await _next_seq(request_id=doc_id(request))
         if await tick_pending(arq=arq, request_id=str(request.id), seq=following):
             continue
         if await enqueue_tick(arq=arq, request=request, seq=following):

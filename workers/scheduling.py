@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix
 
-from core.time import as_utc
+from core.time import as_utc, utcnow
 from documents import BriefingRequest
 
 TICK_FUNCTION = "tick"
@@ -42,7 +42,21 @@ async def enqueue_tick(*, arq: ArqRedis, request: BriefingRequest, seq: int) -> 
     job = await arq.enqueue_job(
         TICK_FUNCTION, str(request.id), seq, _job_id=tick_job_id(request_id=str(request.id), seq=seq), _defer_until=due
     )
+    ttl = max(60, int((as_utc(request.ends_at) - utcnow()).total_seconds()) + 3600)
+    await arq.set(next_tick_key(request_id=str(request.id)), seq, ex=ttl)
     return job is not None
+
+
+def next_tick_key(*, request_id: str) -> str:
+    """Redis key remembering which tick a request's chain expects next (lost with Redis, then
+    the reconciler falls back to the store)."""
+    return f"briefing:next:{request_id}"
+
+
+async def expected_tick(*, arq: ArqRedis, request_id: str) -> int | None:
+    """The tick the chain expects next, if Redis still remembers it."""
+    value = await arq.get(next_tick_key(request_id=request_id))
+    return int(value) if value is not None else None
 
 
 async def tick_pending(*, arq: ArqRedis, request_id: str, seq: int) -> bool:

@@ -29,6 +29,7 @@ from documents import (
     RequestStatus,
     StoredDetection,
     User,
+    briefing_key,
     doc_id,
 )
 from inference.cameras import CameraRegistry
@@ -82,7 +83,7 @@ class TickEngine:
             )
             return "expired"
         seq = await self._catch_up(request=request, seq=seq, now=now)
-        stored = await Briefing.find_one(Briefing.request_id == request.id, Briefing.seq == seq)
+        stored = await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
             stored = await self._produce(request=request, seq=seq)
         if stored is not None:
@@ -124,7 +125,7 @@ class TickEngine:
         try:
             await briefing.insert()
         except DuplicateKeyError:
-            return await Briefing.find_one(Briefing.request_id == request.id, Briefing.seq == seq)
+            return await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         return briefing
 
     async def _compose(
@@ -132,6 +133,7 @@ class TickEngine:
     ) -> Briefing:
         if observation.error is not None:
             return Briefing(
+                id=briefing_key(request_id=doc_id(request), seq=seq),
                 request_id=doc_id(request),
                 seq=seq,
                 captured_at=observation.captured_at,
@@ -148,6 +150,7 @@ class TickEngine:
             user_id=str(request.owner_id),
         )
         return Briefing(
+            id=briefing_key(request_id=doc_id(request), seq=seq),
             request_id=doc_id(request),
             seq=seq,
             captured_at=observation.captured_at,
