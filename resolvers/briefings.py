@@ -182,7 +182,7 @@ async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
 
 def _from_event(event: dict[str, Any]) -> Briefing:
     return Briefing(
-        id=PydanticObjectId(event["id"]),
+        id=str(event["id"]),
         request_id=PydanticObjectId(event["request_id"]),
         seq=int(event["seq"]),
         captured_at=datetime.fromisoformat(event["captured_at"]),

@@ -38,7 +38,7 @@ from inference.llm import LLMClient
 from inference.service import Observation
 from workers.batching import ObservationBatcher
 from workers.lifecycle import end_request
-from workers.scheduling import current_slot, due_at, enqueue_tick
+from workers.scheduling import current_slot, due_at, enqueue_tick, expected_tick
 
 log = logging.getLogger("briefing.tick")
 
@@ -82,6 +82,9 @@ class TickEngine:
                 reason=EndReason.REACHED_ENDTIME,
             )
             return "expired"
+        expected = await expected_tick(arq=self.arq, request_id=request_id)
+        if expected is not None and expected > seq:
+            return "stale"  # a re-run of a tick whose chain already moved on (e.g. after a timeout)
         seq = await self._catch_up(request=request, seq=seq, now=now)
         stored = await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
