@@ -56,21 +56,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from bench.common import ROOT, Goal, clear_data, cores, demo_camera_file, ms_summary, percentile, service_env
+from tests.engine.wsclient import EVENT_FIELDS, RELOAD
 from tests.services import Service, backing_services, free_port, wait_for_port
 
 GOAL_P99_MS = 100.0
 GOAL_KIB = 100.0
-EVENT_FIELDS = """
-  __typename
-  ... on BriefingStarted { request { id status interval endtime cameraId } }
-  ... on Briefing { id requestId seq capturedAt caption captionSource counts { label count } error }
-  ... on BriefingEnded { reason request { id status endReason active } }
-"""
 BRIEFING = (
     'subscription($i: Int!, $e: String!) { briefing(interval: $i, endtime: $e, cameraId: "demo") '
     f"{{ {EVENT_FIELDS} }} }}"
 )
-RELOAD = f"subscription($a: Int) {{ reloadBriefing(after: $a) {{ {EVENT_FIELDS} }} }}"
 PROTOCOL = [Subprotocol("graphql-transport-ws")]
 
 
