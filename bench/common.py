@@ -76,40 +76,6 @@ def demo_camera_file(scratch: Path) -> tuple[Path | None, str]:
     )
 
 
-def service_env(*, mongo_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    """Environment of a server or worker process: the bench's store and Redis, no LLM key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFING_", "OPENAI_"))}
-    env.update(
-        {
-            "MONGODB_URI": mongo_url,
-            "REDIS_URL": redis_url,
-            "BRIEFING_ENV": "dev",
-            "BRIEFING_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def clear_data(*, mongo_url: str, redis_url: str) -> None:
-    """Delete every document and Redis key (the throwaway servers start empty anyway)."""
-    import redis
-    from pymongo import MongoClient
-    from pymongo.uri_parser import parse_uri
-
-    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
-    try:
-        database = client[parse_uri(mongo_url).get("database") or "briefing"]
-        for name in database.list_collection_names():
-            database[name].delete_many({})
-    finally:
-        client.close()
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    r.close()
-
-
 def cores() -> str:
     """``logical cores (usable by this process)``."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -55,9 +55,9 @@ from pymongo.uri_parser import parse_uri
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench.common import ROOT, Goal, clear_data, cores, demo_camera_file, ms_summary, percentile, service_env
+from bench.common import ROOT, Goal, cores, demo_camera_file, ms_summary, percentile
 from tests.engine.wsclient import EVENT_FIELDS, RELOAD
-from tests.services import Service, backing_services, free_port, wait_for_port
+from tests.services import Service, backing_services, clear_data, free_port, service_env, wait_for_port
 
 GOAL_P99_MS = 100.0
 GOAL_KIB = 100.0

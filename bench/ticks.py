@@ -52,11 +52,11 @@ from arq import create_pool, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 
-from bench.common import Goal, clear_data, cores, demo_camera_file, ms_summary, percentile
+from bench.common import Goal, cores, demo_camera_file, ms_summary, percentile
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, connect_documents
-from tests.services import Service, backing_services
+from tests.services import Service, backing_services, clear_data
 from workers.lifecycle import end_request
 from workers.scheduling import TICK_FUNCTION, enqueue_tick
 from workers.tick import TickEngine

@@ -3,7 +3,6 @@ real uvicorn running the API against them. Data is cleared before every test."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,11 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
-from pymongo import MongoClient
-from pymongo.uri_parser import parse_uri
 
-from tests.services import Service, backing_services, free_port, wait_for_port
+from tests.services import Service, backing_services, clear_data, free_port, service_env, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,23 +34,6 @@ def mongo_url(backing: tuple[Service, Service]) -> str:
 def redis_url(backing: tuple[Service, Service]) -> str:
     """URL of the test Redis."""
     return backing[1].url
-
-
-def service_env(*, mongo_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    """Environment for a server or worker process pointed at the test services."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFING_", "OPENAI_"))}
-    env.update(
-        {
-            "MONGODB_URI": mongo_url,
-            "REDIS_URL": redis_url,
-            "BRIEFING_ENV": "dev",
-            "BRIEFING_LOG_LEVEL": "WARNING",
-            "BRIEFING_HASH_CONCURRENCY": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(extra)
-    return env
 
 
 @dataclass
@@ -106,20 +85,6 @@ def server(mongo_url: str, redis_url: str) -> Iterator[LiveServer]:
     )
     yield live
     live.stop()
-
-
-def clear_data(*, mongo_url: str, redis_url: str) -> None:
-    """Delete every document and Redis key, keeping collections and indexes."""
-    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
-    try:
-        database = client[parse_uri(mongo_url).get("database") or "briefing"]
-        for name in database.list_collection_names():
-            database[name].delete_many({})
-    finally:
-        client.close()
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    r.close()
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+from pymongo import MongoClient
+from pymongo.uri_parser import parse_uri
+
 TOOLS_DIR = Path(os.environ.get("BRIEFING_TOOLS_DIR", Path.home() / ".cache/bangguseok/bin"))
 
 
@@ -136,3 +140,34 @@ def backing_services() -> Iterator[tuple[Service, Service]]:
     finally:
         for service in started:
             service.stop()
+
+
+def service_env(*, mongo_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a server or worker process pointed at the test services."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFING_", "OPENAI_"))}
+    env.update(
+        {
+            "MONGODB_URI": mongo_url,
+            "REDIS_URL": redis_url,
+            "BRIEFING_ENV": "dev",
+            "BRIEFING_LOG_LEVEL": "WARNING",
+            "BRIEFING_HASH_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def clear_data(*, mongo_url: str, redis_url: str) -> None:
+    """Delete every document and Redis key, keeping collections and indexes."""
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
+    try:
+        database = client[parse_uri(mongo_url).get("database") or "briefing"]
+        for name in database.list_collection_names():
+            database[name].delete_many({})
+    finally:
+        client.close()
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    r.close()
