@@ -49,7 +49,7 @@ class ResilientWorker(Worker):
 async def tick(ctx: dict[str, Any], request_id: str, seq: int) -> str:
     """arq job: run one tick (see workers.tick)."""
     engine: TickEngine = ctx["engine"]
-    return await engine.run(request_id=request_id, seq=seq, started=utcnow())
+    return await engine.run(request_id=request_id, seq=seq, started=utcnow(), first_try=ctx.get("job_try", 1) == 1)
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:

@@ -9,7 +9,8 @@ least once, so each step tolerates having been done before.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ from workers.lifecycle import end_request
 from workers.scheduling import current_slot, due_at, enqueue_tick, expected_tick
 
 log = logging.getLogger("briefing.tick")
+RECHECK_AFTER = timedelta(seconds=1)
+CUSTOM_TTL_SECONDS = 5.0
 
 
 def briefing_event(briefing: Briefing) -> dict[str, Any]:
@@ -67,9 +70,14 @@ class TickEngine:
     cameras: CameraRegistry
     batcher: ObservationBatcher
     llm: LLMClient | None
+    _customs: dict[PydanticObjectId, tuple[float, list[str]]] = field(default_factory=dict)
 
-    async def run(self, *, request_id: str, seq: int, started: datetime | None = None) -> str:
-        """Run tick `seq` of the request; returns what happened (for logs and tests)."""
+    async def run(self, *, request_id: str, seq: int, started: datetime | None = None, first_try: bool = True) -> str:
+        """Run tick `seq` of the request; returns what happened (for logs and tests).
+
+        `first_try` is False when arq runs the job again (its worker died, or it timed out): only
+        then can the briefing already be stored, so only then is it looked up first.
+        """
         now = started or utcnow()
         request = await BriefingRequest.get(PydanticObjectId(request_id))
         if request is None or request.status != RequestStatus.ACTIVE:
@@ -86,9 +94,9 @@ class TickEngine:
         if expected is not None and expected > seq:
             return "stale"  # a re-run of a tick whose chain already moved on (e.g. after a timeout)
         seq = await self._catch_up(request=request, seq=seq, now=now)
-        stored = await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
+        stored = None if first_try else await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
-            stored = await self._produce(request=request, seq=seq)
+            stored = await self._produce(request=request, seq=seq, started=now)
         if stored is not None:
             await publish(redis=self.arq, request_id=request_id, event=briefing_event(stored))
         await self._chain(request=request, seq=seq + 1)
@@ -113,23 +121,36 @@ class TickEngine:
             )
         return max(seq, slot)
 
-    async def _produce(self, *, request: BriefingRequest, seq: int) -> Briefing | None:
+    async def _produce(self, *, request: BriefingRequest, seq: int, started: datetime) -> Briefing | None:
         camera = self.cameras.get(request.camera_id)
         camera_name = camera.name if camera is not None else request.camera_id
         observation = await self.batcher.observe(request.camera_id)
-        owner = await User.get(request.owner_id)
-        custom = list(owner.custom) if owner is not None else []
+        custom = await self._custom(owner_id=request.owner_id)
         briefing = await self._compose(
             request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom
         )
-        fresh = await BriefingRequest.get(doc_id(request))
-        if fresh is None or fresh.status != RequestStatus.ACTIVE:
-            return None  # ended while we were working: no briefing after the end
+        if utcnow() - started > RECHECK_AFTER:
+            # A slow tick (an LLM caption) re-reads the status, so that a briefing ended meanwhile
+            # gets nothing after its end; a fast one relies on the read it started with.
+            fresh = await BriefingRequest.get(doc_id(request))
+            if fresh is None or fresh.status != RequestStatus.ACTIVE:
+                return None
         try:
             await briefing.insert()
         except DuplicateKeyError:
             return await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         return briefing
+
+    async def _custom(self, *, owner_id: PydanticObjectId) -> list[str]:
+        """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker."""
+        clock = time.monotonic()
+        cached = self._customs.get(owner_id)
+        if cached is not None and clock - cached[0] < CUSTOM_TTL_SECONDS:
+            return cached[1]
+        owner = await User.get(owner_id)
+        custom = list(owner.custom) if owner is not None else []
+        self._customs[owner_id] = (clock, custom)
+        return custom
 
     async def _compose(
         self, *, request: BriefingRequest, seq: int, observation: Observation, camera_name: str, custom: list[str]
