@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -184,10 +184,13 @@ def mediamtx_binary() -> str | None:
     return str(candidate) if candidate.is_file() else None
 
 
-def wait_for_stream(url: str, *, timeout: float = 15.0) -> None:
-    """Wait until the publisher is on air (the server answers 404 until then)."""
+def wait_for_stream(url: str, *, timeout: float = 30.0, keep_publishing: Callable[[], None] | None = None) -> None:
+    """Wait until the publisher is on air (the server answers 404 until then); `keep_publishing`
+    restarts a publisher that gave up (ffmpeg exits when its first connection attempt fails)."""
     deadline = time.monotonic() + timeout
     while True:
+        if keep_publishing is not None:
+            keep_publishing()
         try:
             with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(2.0, 2.0)) as container:
                 next(container.decode(video=0))
@@ -229,12 +232,14 @@ def rtsp_camera(tmp_path_factory: pytest.TempPathFactory, video_file: Path) -> I
         wait_for_port(port)
         url = f"rtsp://127.0.0.1:{port}/cam"
         feed = ["-re", "-stream_loop", "-1", "-i", str(video_file), "-c", "copy"]
-        publisher = subprocess.Popen(
-            [ffmpeg, "-nostdin", "-loglevel", "error", *feed, "-f", "rtsp", "-rtsp_transport", "tcp", url],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        wait_for_stream(url)
+        command = [ffmpeg, "-nostdin", "-loglevel", "error", *feed, "-f", "rtsp", "-rtsp_transport", "tcp", url]
+
+        def keep_publishing() -> None:
+            nonlocal publisher
+            if publisher is None or publisher.poll() is not None:
+                publisher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+
+        wait_for_stream(url, keep_publishing=keep_publishing)
         yield url
     finally:
         for process in (publisher, server):
