@@ -57,7 +57,7 @@ from websockets.typing import Subprotocol
 
 from bench.common import ROOT, Goal, cores, demo_camera_file, ms_summary, percentile
 from tests.engine.wsclient import EVENT_FIELDS, RELOAD
-from tests.services import Service, backing_services, clear_data, free_port, service_env, wait_for_port
+from tests.services import Service, backing_services, clear_data, free_port, service_env, stop_process, wait_for_port
 
 GOAL_P99_MS = 100.0
 GOAL_KIB = 100.0
@@ -302,17 +302,6 @@ async def run_clients(
     print(Goal("RSS per idle subscription", per_sub / 1024, GOAL_KIB, "KiB").line())
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate a child process (kill it after 10 s)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def bench(*, total: int, per_socket: int, seconds: float, mongo: Service, redis_svc: Service) -> None:
     """Start server and worker against the store and Redis, run the clients, stop everything."""
     clear_data(mongo_url=mongo.url, redis_url=redis_svc.url)
@@ -363,7 +352,7 @@ def bench(*, total: int, per_socket: int, seconds: float, mongo: Service, redis_
             )
         finally:
             for child in reversed(children):
-                stop(child)
+                stop_process(child)
 
 
 def _has(module: str) -> bool:

@@ -7,20 +7,18 @@ after registration reaches the queue; anything announced before is already store
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from arq.connections import ArqRedis
 from beanie import PydanticObjectId
 from redis.exceptions import RedisError
 
 from core.events import RESYNC, Overflow, Subscription
+from core.leases import LeaseLimitReached
 from core.time import EndtimeError, parse_endtime, utcnow
 from documents import Briefing, BriefingRequest, CaptionSource, ClassCount, EndReason, RequestStatus, User, doc_id
 from resolvers.context import Context
@@ -34,7 +32,6 @@ MAX_INTERVAL_SECONDS = 86_400
 DEFAULT_CAMERA = "demo"
 ENDED_MESSAGE = "브리핑 성공적으로 종료"
 SLOW_CONSUMER_CLOSE = 4413
-_SUBS_TTL_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -113,67 +110,14 @@ async def latest_request(*, user: User) -> BriefingRequest:
     return found[0]
 
 
-class SubscriptionLeases:
-    """Open subscriptions per user across every API process: a Redis sorted set of leases per user.
-
-    Each process refreshes all of its own leases in one pipeline every third of the lease time,
-    so the leases of a process that died simply expire.
-    """
-
-    def __init__(self, *, redis: ArqRedis, limit: int) -> None:
-        self._redis = redis
-        self._limit = limit
-        self._held: dict[str, set[str]] = {}
-        self._refresher: asyncio.Task[None] | None = None
-
-    async def acquire(self, *, user_id: str) -> str:
-        """Take a lease for the user, or raise RATE_LIMITED when they have too many open."""
-        key, member, now = f"briefing:subs:{user_id}", uuid.uuid4().hex, utcnow().timestamp()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now - _SUBS_TTL_SECONDS)
-            pipe.zadd(key, {member: now})
-            pipe.zcard(key)
-            pipe.expire(key, _SUBS_TTL_SECONDS)
-            _, _, open_count, _ = await pipe.execute()
-        if int(open_count) > self._limit:
-            await self._redis.zrem(key, member)
-            raise rate_limited(f"At most {self._limit} open subscriptions per user", retry_after=1)
-        self._held.setdefault(key, set()).add(member)
-        if self._refresher is None or self._refresher.done():
-            self._refresher = asyncio.create_task(self._refresh_forever())
-        return member
-
-    async def release(self, *, user_id: str, member: str) -> None:
-        """Give a lease back."""
-        key = f"briefing:subs:{user_id}"
-        members = self._held.get(key)
-        if members is not None:
-            members.discard(member)
-            if not members:
-                del self._held[key]
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.zrem(key, member)
-
-    async def _refresh_forever(self) -> None:
-        while self._held:
-            await asyncio.sleep(_SUBS_TTL_SECONDS / 3)
-            now = utcnow().timestamp()
-            with contextlib.suppress(RedisError, OSError):
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for key, members in list(self._held.items()):
-                        pipe.zadd(key, dict.fromkeys(members, now))
-                        pipe.expire(key, _SUBS_TTL_SECONDS)
-                    await pipe.execute()
-
-
 @contextlib.asynccontextmanager
 async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
     """Hold one of the user's subscription leases for the duration of a stream."""
-    leases = ctx.services.extras.get("leases")
-    if not isinstance(leases, SubscriptionLeases):
-        leases = SubscriptionLeases(redis=ctx.services.redis, limit=ctx.services.settings.max_subscriptions_per_user)
-        ctx.services.extras["leases"] = leases
-    member = await leases.acquire(user_id=str(user.id))
+    leases = ctx.services.leases
+    try:
+        member = await leases.acquire(user_id=str(user.id))
+    except LeaseLimitReached as refused:
+        raise rate_limited(f"At most {refused.limit} open subscriptions per user", retry_after=1) from None
     try:
         yield
     finally:

@@ -8,11 +8,13 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from core.events import EventHub
+from core.leases import SubscriptionLeases
 from core.ratelimit import LoginBackoff
 from core.security import PasswordService
 from core.settings import Settings
 from documents import User
 from inference.cameras import CameraRegistry
+from inference.llm import LLMClient, build_llm_client
 
 
 @dataclass
@@ -25,7 +27,8 @@ class Services:
     cameras: CameraRegistry
     passwords: PasswordService
     login_backoff: LoginBackoff
-    extras: dict[str, Any] = field(default_factory=dict)
+    leases: SubscriptionLeases
+    llm: LLMClient | None
 
     @classmethod
     def build(cls, *, settings: Settings, redis: ArqRedis, cameras: CameraRegistry) -> Services:
@@ -41,14 +44,16 @@ class Services:
                 free_failures=settings.login_free_failures,
                 max_backoff_seconds=settings.login_max_backoff_seconds,
             ),
+            leases=SubscriptionLeases(redis=redis, limit=settings.max_subscriptions_per_user),
+            llm=build_llm_client(settings, redis),
         )
 
     async def aclose(self) -> None:
         """Close what the services opened (event tails, LLM client, Redis)."""
         await self.hub.aclose()
-        llm = self.extras.pop("llm", None)
-        if llm is not None:
-            await llm.aclose()
+        await self.leases.aclose()
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.redis.aclose()
 
 

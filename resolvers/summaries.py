@@ -27,18 +27,14 @@ from pymongo.errors import DuplicateKeyError
 
 from core.time import as_utc, utcnow
 from documents import Briefing, BriefingRequest, CaptionSource, Summary, User
-from inference.llm import LLMClient, build_llm_client
 from inference.summaries import BriefingPoint, SummaryText, compute_summary_stats, write_summary
 from resolvers.auth import require_user
-from resolvers.context import Context, Services
+from resolvers.context import Context
 from resolvers.history import briefings_of, count_briefings, owned_request
 
-__all__ = ["LLM_EXTRA", "SummaryResult", "ai_summary", "llm_client"]
+__all__ = ["SummaryResult", "ai_summary"]
 
 log = logging.getLogger(__name__)
-
-LLM_EXTRA = "llm"
-"""The key of the process's LLM client in :attr:`Services.extras` (the app lifespan closes it)."""
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -49,14 +45,6 @@ class SummaryResult:
 
     doc: Summary
     cached: bool
-
-
-def llm_client(services: Services) -> LLMClient | None:
-    """The process's shared LLM client, built on first use; None without an API key (template mode)."""
-    if LLM_EXTRA not in services.extras:
-        services.extras[LLM_EXTRA] = build_llm_client(services.settings, services.redis)
-    client: LLMClient | None = services.extras[LLM_EXTRA]
-    return client
 
 
 async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) -> SummaryResult:
@@ -83,7 +71,7 @@ async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) ->
                 points=[_point(b) for b in briefings], tz=ctx.services.settings.tz, interval_seconds=request.interval
             ),
             custom=list(user.custom),
-            llm=llm_client(ctx.services),
+            llm=ctx.services.llm,
             settings=ctx.services.settings,
             user_id=str(_user_oid(user)),
         )

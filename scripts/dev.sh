@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 TOOLS="${BRIEFING_TOOLS_DIR:-$HOME/.cache/bangguseok/bin}"
 mkdir -p var/ferretdb var/redis
 pids=()
+started_ports=()
 cleanup() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -19,18 +20,22 @@ if [ -z "${MONGODB_URI:-}" ]; then
   "$TOOLS/ferretdb" --handler=sqlite --sqlite-url="file:$PWD/var/ferretdb/" --state-dir="$PWD/var/ferretdb" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --telemetry=disable --debug-addr=- --log-level=warn &
   pids+=($!)
+  started_ports+=("$MONGO_PORT")
   export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/briefing"
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$PWD/var/redis" --save 60 1 --appendonly no \
     --loglevel warning &
   pids+=($!)
+  started_ports+=("$REDIS_PORT")
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 export BRIEFING_ENV="${BRIEFING_ENV:-dev}"
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
-  sleep 0.1
+for port in "${started_ports[@]}"; do  # wait for what we started; the API waits for the rest
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
 done
 .venv/bin/python -m server.cli worker &
 pids+=($!)

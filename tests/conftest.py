@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import Service, backing_services, clear_data, free_port, service_env, wait_for_port
+from tests.services import Service, backing_services, clear_data, free_port, service_env, stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,13 +56,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def start_server(*, env: dict[str, str], port: int | None = None) -> LiveServer:
@@ -149,13 +143,7 @@ class LiveWorker:
     proc: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=15)
 
     def kill(self) -> None:
         """SIGKILL: the worker gets no chance to clean up."""

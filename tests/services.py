@@ -43,6 +43,17 @@ def wait_for_port(port: int, *, timeout: float = 20.0, proc: subprocess.Popen[by
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def stop_process(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """Terminate a child process and wait for it; kill it if it ignores that for `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass
 class Service:
     """A started server process and how to reach it."""
@@ -54,13 +65,8 @@ class Service:
 
     def stop(self) -> None:
         """Terminate the process (then kill it) and remove its scratch directory."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -12,7 +12,6 @@ import logging
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
-from redis.exceptions import RedisError
 
 from core.time import as_utc, utcnow
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, doc_id
@@ -59,6 +58,6 @@ async def reconcile_forever(*, arq: ArqRedis, every: float) -> None:
             await reconcile(arq=arq)
         except asyncio.CancelledError:
             raise
-        except (RedisError, OSError, Exception) as error:  # keep the loop alive whatever failed
+        except Exception as error:  # keep the loop alive whatever failed (Redis, MongoDB, a bug)
             log.warning("reconcile failed: %s", error)
         await asyncio.sleep(every)

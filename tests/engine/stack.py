@@ -36,7 +36,7 @@ from redis import Redis
 from tests.conftest import ROOT, GraphQLClient, service_env
 from tests.engine.wsclient import TransportWS
 from tests.language.fake_openai import FakeOpenAI, Reply
-from tests.services import Service, free_port, start_redis, wait_for_port
+from tests.services import Service, free_port, start_redis, stop_process, wait_for_port
 
 T = TypeVar("T")
 
@@ -100,13 +100,7 @@ class Proc:
         return {int(m.group(1)) for m in pattern.finditer(self.output())}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind."""

@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.services import free_port, stop_process, wait_for_port
+
 FPS = 10
 VIDEO_SECONDS = 3
 SNAPSHOT_USER, SNAPSHOT_PASSWORD = "viewer", "s3cret-pass"
@@ -40,23 +42,6 @@ def jpeg_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on port {port}")
 
 
 @pytest.fixture(scope="session")
@@ -244,9 +229,5 @@ def rtsp_camera(tmp_path_factory: pytest.TempPathFactory, video_file: Path) -> I
     finally:
         for process in (publisher, server):
             if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                stop_process(process, timeout=5)
         log.close()

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from core.settings import Settings
 from inference.llm import LLMClient, build_llm_client
 from tests.language.fake_openai import FakeOpenAI
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.services import start_redis
 
 
 @pytest.fixture(scope="session")
@@ -36,35 +26,11 @@ def language_redis_url() -> Iterator[str]:
     if given:
         yield given
         return
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    service = start_redis()
     try:
-        _wait_for_redis(url)
-        yield url
+        yield service.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_for_redis(url: str) -> None:
-    client = SyncRedis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-        finally:
-            client.close()
+        service.stop()
 
 
 @pytest_asyncio.fixture
