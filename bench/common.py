@@ -9,6 +9,7 @@ on a training run.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -80,3 +81,12 @@ def cores() -> str:
     """``logical cores (usable by this process)``."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{os.cpu_count()} logical cores ({usable} usable), host {socket.gethostname()}"
+
+
+def cpu_model() -> str:
+    """The CPU's model name, to print beside every figure."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"

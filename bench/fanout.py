@@ -56,8 +56,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from bench.common import ROOT, Goal, cores, demo_camera_file, ms_summary, percentile
-from tests.engine.wsclient import EVENT_FIELDS, RELOAD
-from tests.services import Service, backing_services, clear_data, free_port, service_env, stop_process, wait_for_port
+from devtools.services import Service, backing_services, clear_data, free_port, service_env, stop_process, wait_for_port
+from devtools.wsclient import EVENT_FIELDS, RELOAD
 
 GOAL_P99_MS = 100.0
 GOAL_KIB = 100.0

@@ -22,7 +22,8 @@ from functools import partial
 import torch
 
 from core.settings import Settings
-from inference.detector import Detector, letterbox, load_detector
+from inference.detectors.registry import load_detector
+from inference.detectors.runtime import Detector, letterbox
 from inference.synthetic import render
 
 BATCHES = (1, 4)

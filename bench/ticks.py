@@ -8,9 +8,9 @@ Run from the repository root::
 It starts a throwaway FerretDB and Redis (or uses ``TEST_MONGODB_URI`` / ``TEST_REDIS_URL``, whose
 data it clears), runs ONE arq worker in this process (``workers.runner.build_worker`` with the
 real ``TickEngine``; only the arq function is wrapped to note when each tick started), and creates
-N users and one request each directly in the store (the documents ``workers.lifecycle.start_request``
+N users and one request each directly in the store (the documents ``briefings.lifecycle.start_request``
 writes, without the websocket of the ``briefing`` subscription) with tick 1 queued by
-``workers.scheduling.enqueue_tick``, all before the worker starts, so that creating them does not
+``briefings.schedule.enqueue_tick``, all before the worker starts, so that creating them does not
 disturb the measurement. Every request watches the demo camera every second with template captions
 (no LLM key).
 
@@ -53,13 +53,13 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 
 from bench.common import Goal, cores, demo_camera_file, ms_summary, percentile
+from briefings.lifecycle import end_request
+from briefings.schedule import TICK_FUNCTION, enqueue_tick
+from briefings.tick import TickEngine
 from core.settings import Settings
 from core.time import as_utc, utcnow
+from devtools.services import Service, backing_services, clear_data
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, connect_documents
-from tests.services import Service, backing_services, clear_data
-from workers.lifecycle import end_request
-from workers.scheduling import TICK_FUNCTION, enqueue_tick
-from workers.tick import TickEngine
 
 GOAL_P99_MS = 50.0
 WARMUP_SECONDS = 3.0
@@ -88,7 +88,7 @@ def timed_tick(recorder: Recorder) -> Any:
 
 
 def due(starts_at: datetime, interval: int, seq: int) -> datetime:
-    """When tick `seq` is due (workers.scheduling.due_at, on raw fields)."""
+    """When tick `seq` is due (briefings.schedule.due_at, on raw fields)."""
     return as_utc(starts_at) + timedelta(seconds=interval * (seq - 1))
 
 

@@ -1,4 +1,8 @@
-"""Live briefing events on Redis Streams, and the per-process hub that fans them out.
+"""The live event transport: Redis Streams, and the per-process hub that fans them out.
+
+The transport moves opaque JSON payloads; what they mean (and their types) belongs to the domain
+(`briefings.events`), which hands the hub its parser, so that each event is parsed once per process
+however many local subscribers receive it.
 
 One stream per request (`briefing:events:<request_id>`). Producers write the event to MongoDB
 first and announce it here second, so a subscriber that replays from MongoDB after registering
@@ -11,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -32,11 +35,14 @@ def stream_key(request_id: str) -> str:
     return f"briefing:events:{request_id}"
 
 
-async def publish(*, redis: Redis, request_id: str, event: Mapping[str, Any]) -> None:
-    """Announce an event that is already stored (a briefing) or decided (the end of a request)."""
+E = TypeVar("E")
+
+
+async def publish(*, redis: Redis, request_id: str, payload: str) -> None:
+    """Announce an event (serialised by the domain) on the request's stream."""
     key = stream_key(request_id)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": json.dumps(event, separators=(",", ":"))}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.xadd(key, {"event": payload}, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.expire(key, STREAM_TTL_SECONDS)
         await pipe.execute()
 
@@ -46,14 +52,14 @@ class Overflow(Exception):
 
 
 @dataclass(eq=False)
-class Subscription:
-    """One subscriber's bounded inbox. `RESYNC` asks it to re-read the store (events may be lost)."""
+class Subscription(Generic[E]):
+    """One subscriber's bounded inbox. The hub's `resync` event asks it to re-read the store."""
 
     request_id: str
-    queue: asyncio.Queue[dict[str, Any]]
+    queue: asyncio.Queue[E]
     overflowed: bool = False
 
-    async def get(self, *, wait: float) -> dict[str, Any] | None:
+    async def get(self, *, wait: float) -> E | None:
         """The next event, None after `wait` seconds of silence; raises Overflow once it fell behind."""
         if self.overflowed:
             raise Overflow
@@ -66,41 +72,44 @@ class Subscription:
             return None
 
 
-RESYNC: dict[str, Any] = {"kind": "resync"}
-
-
 @dataclass(eq=False)
-class _Tail:
+class _Tail(Generic[E]):
     """One reader task per request stream per process, shared by all local subscribers."""
 
     request_id: str
     last_id: str
-    subscribers: set[Subscription] = field(default_factory=set)
+    subscribers: set[Subscription[E]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
 
 
-class EventHub:
-    """Tails request streams on behalf of the subscriptions of this process."""
+class EventHub(Generic[E]):
+    """Tails request streams on behalf of the subscriptions of this process.
 
-    def __init__(self, *, redis_url: str, queue_size: int) -> None:
+    `parse` turns a payload into an event once per process (a payload it rejects with ValueError
+    is skipped); `resync` is the event put in an inbox when events may have been lost.
+    """
+
+    def __init__(self, *, redis_url: str, queue_size: int, parse: Callable[[str], E], resync: E) -> None:
         # Blocking XREADs hold a connection each; they get a client of their own so that a slow
         # tail never starves resolvers of connections.
         self._redis: Redis = Redis.from_url(redis_url, decode_responses=True)
         self._queue_size = queue_size
-        self._tails: dict[str, _Tail] = {}
+        self._parse = parse
+        self._resync = resync
+        self._tails: dict[str, _Tail[E]] = {}
 
-    async def subscribe(self, request_id: str) -> Subscription:
+    async def subscribe(self, request_id: str) -> Subscription[E]:
         """Register a subscriber; events announced from now on reach its queue."""
         tail = self._tails.get(request_id)
         if tail is None:
-            tail = _Tail(request_id=request_id, last_id=await self._current_id(request_id))
+            tail = _Tail[E](request_id=request_id, last_id=await self._current_id(request_id))
             self._tails[request_id] = tail
             tail.task = asyncio.create_task(self._run(tail), name=f"tail:{request_id}")
-        sub = Subscription(request_id=request_id, queue=asyncio.Queue(maxsize=self._queue_size))
+        sub = Subscription[E](request_id=request_id, queue=asyncio.Queue(maxsize=self._queue_size))
         tail.subscribers.add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription[E]) -> None:
         """Forget a subscriber; the tail stops when its last subscriber leaves."""
         tail = self._tails.get(sub.request_id)
         if tail is None:
@@ -129,7 +138,7 @@ class EventHub:
             return "0-0"
         return str(newest[0][0]) if newest else "0-0"
 
-    async def _run(self, tail: _Tail) -> None:
+    async def _run(self, tail: _Tail[E]) -> None:
         key = stream_key(tail.request_id)
         failures = 0
         while True:
@@ -140,20 +149,23 @@ class EventHub:
             except (RedisError, OSError) as error:
                 failures += 1
                 log.warning("tail %s lost Redis (%s); retrying", tail.request_id, error)
-                self._fan_out(tail, RESYNC)
+                self._fan_out(tail, self._resync)
                 await asyncio.sleep(min(2.0, 0.1 * 2**failures))
                 continue
             if failures:
                 failures = 0
-                self._fan_out(tail, RESYNC)  # anything announced while we were away is in the store
+                self._fan_out(tail, self._resync)  # anything announced while we were away is in the store
             for _, entries in batches or []:
                 for entry_id, fields in entries:
                     tail.last_id = str(entry_id)
-                    with contextlib.suppress(KeyError, ValueError):
-                        self._fan_out(tail, json.loads(fields["event"]))
+                    try:
+                        event = self._parse(fields["event"])
+                    except (KeyError, ValueError) as error:
+                        log.warning("skipping an unreadable event on %s: %s", key, error)
+                        continue
+                    self._fan_out(tail, event)
 
-    @staticmethod
-    def _fan_out(tail: _Tail, event: dict[str, Any]) -> None:
+    def _fan_out(self, tail: _Tail[E], event: E) -> None:
         for sub in list(tail.subscribers):
             if sub.overflowed:
                 continue
@@ -165,4 +177,4 @@ class EventHub:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     sub.queue.get_nowait()
                 with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(RESYNC)
+                    sub.queue.put_nowait(self._resync)

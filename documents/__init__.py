@@ -3,7 +3,6 @@
 from documents.init import connect_documents
 from documents.models import (
     ALL_DOCUMENTS,
-    DEFAULT_CUSTOM,
     Briefing,
     BriefingRequest,
     CaptionSource,
@@ -20,7 +19,6 @@ from documents.models import (
 
 __all__ = [
     "ALL_DOCUMENTS",
-    "DEFAULT_CUSTOM",
     "Briefing",
     "BriefingRequest",
     "CaptionSource",

@@ -37,15 +37,12 @@ class CaptionSource(StrEnum):
     TEMPLATE = "TEMPLATE"
 
 
-DEFAULT_CUSTOM = ["한국어로 말해줘", "공손하게 말해줘", "간단명료하게 말해줘"]
-
-
 class User(Document):
     """An account: a shop owner."""
 
     username: str
     password_hash: str
-    custom: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOM))
+    custom: list[str] = Field(default_factory=list)  # signup fills in language.style.DEFAULT_CUSTOM
     active_request_id: PydanticObjectId | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

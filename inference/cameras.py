@@ -15,7 +15,7 @@ of cameras under ``cameras`` (TOML: ``[[cameras]]`` tables)::
 
 ``${NAME}`` in a source is replaced by that environment variable, so credentials stay out of the
 file; the real source is never shown: :class:`CameraConfig` exposes it only through
-:class:`~inference.sources.Source`, whose ``str``/``repr`` are redacted. Relative paths are
+:class:`~inference.sources.spec.Source`, whose ``str``/``repr`` are redacted. Relative paths are
 resolved against the cameras file's folder. Without a file there is one camera, ``demo``, backed
 by the synthetic shop and the demo detector.
 """
@@ -34,8 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.settings import Settings
-from inference.sources import Source, SourceKind, parse_source
-from inference.thresholds import DEFAULT_CONFIDENCE, DEFAULT_IOU
+from inference.detection import DEFAULT_CONFIDENCE, DEFAULT_IOU, DEMO_DETECTOR
+from inference.sources.spec import Source, SourceKind, parse_source
 
 DEMO_CAMERA_ID = "demo"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -53,7 +53,7 @@ class CameraConfig:
     id: str
     name: str
     source: Source
-    detector: str = "demo"
+    detector: str = DEMO_DETECTOR
     labels: Mapping[str, str] | None = field(default=None)
     confidence: float = DEFAULT_CONFIDENCE
     iou: float = DEFAULT_IOU
@@ -91,7 +91,7 @@ class _CameraEntry(BaseModel):
     name: str | None = None
     source: str
     kind: SourceKind | None = None
-    detector: str = "demo"
+    detector: str = DEMO_DETECTOR
     labels: dict[str, str] | list[str] | None = None
     confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, lt=1)
     iou: float = Field(default=DEFAULT_IOU, gt=0, le=1)
@@ -112,7 +112,9 @@ class _CameraFile(BaseModel):
 
 def demo_camera() -> CameraConfig:
     """The camera used when no cameras file is configured."""
-    return CameraConfig(id=DEMO_CAMERA_ID, name="Demo store", source=parse_source("synthetic:1"), detector="demo")
+    return CameraConfig(
+        id=DEMO_CAMERA_ID, name="Demo store", source=parse_source("synthetic:1"), detector=DEMO_DETECTOR
+    )
 
 
 def credential_environment() -> Mapping[str, str]:
@@ -187,7 +189,7 @@ def _build(entry: _CameraEntry, *, base_dir: Path, environ: Mapping[str, str], w
     except ValueError as exc:
         raise CameraFileError(f"{where}: source: {_scrub(str(exc), secrets)}") from None
     detector = entry.detector
-    if detector != "demo" and not Path(detector).expanduser().is_absolute():
+    if detector != DEMO_DETECTOR and not Path(detector).expanduser().is_absolute():
         detector = str(base_dir / detector)
     labels = entry.labels
     if isinstance(labels, list):

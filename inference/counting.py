@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from inference.detector import Detection
+from inference.detection import Detection
 
 
 class LabelMapError(ValueError):

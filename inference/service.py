@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.settings import Settings
+from core.time import as_utc, utcnow
 from inference.cameras import CameraConfig, CameraRegistry
 from inference.counting import LabelMap, LabelMapError, count_detections, tally
-from inference.detector import Detection, Detector, DetectorError, load_detector
-from inference.sources import Frame, FrameError, FrameSource, open_source
+from inference.detection import Detection, DetectorError
+from inference.detectors.registry import load_detector
+from inference.detectors.runtime import Detector
+from inference.sources.readers import Frame, FrameError, FrameSource, open_source
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +62,10 @@ class InferenceService:
         self._grab_pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grab")
         self._detect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
 
-    @property
-    def registry(self) -> CameraRegistry:
-        """The cameras this service serves."""
-        return self._registry
-
     async def observe(self, camera_ids: Sequence[str], *, at: datetime | None = None) -> dict[str, Observation]:
         """Observe each camera once at ``at`` (default: now); keyed by camera id, never raises
         for a camera problem. Synthetic cameras show exactly the frame of time ``at``."""
-        when = _aware(at or datetime.now(UTC))
+        when = as_utc(at or utcnow())
         loop = asyncio.get_running_loop()
         ids = list(dict.fromkeys(camera_ids))
         grabs = await asyncio.gather(*(loop.run_in_executor(self._grab_pool, self._grab, c, when) for c in ids))
@@ -173,7 +171,3 @@ def _observation(grab: _Grab, found: list[Detection], label_map: LabelMap) -> Ob
 def _failed(grab: _Grab, error: str) -> Observation:
     captured = grab.frame.captured_at if grab.frame is not None else datetime.now(UTC)
     return Observation(grab.camera.id, captured, error=error)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -26,6 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
+from inference.detection import Box
+
 WIDTH = 320
 HEIGHT = 240
 CLASSES: tuple[str, ...] = ("male", "female")
@@ -40,7 +42,6 @@ _SKIN = [(245, 205, 170), (225, 180, 140), (190, 140, 100), (140, 95, 65), (95, 
 _TROUSERS = [(40, 45, 70), (30, 30, 30), (90, 80, 60), (60, 70, 50), (110, 110, 120)]
 
 Color = tuple[int, int, int]
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

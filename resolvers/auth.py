@@ -13,9 +13,10 @@ from pymongo.errors import DuplicateKeyError
 
 from core.security import new_token, token_digest
 from core.time import as_utc, utcnow
-from documents import Session, User
+from documents import Session, User, doc_id
+from language.style import DEFAULT_CUSTOM
 from resolvers.context import Context, Services
-from resolvers.errors import CodedError, ErrorCode, bad_input, rate_limited, unauthenticated
+from resolvers.errors import bad_input, rate_limited, unauthenticated
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -62,12 +63,12 @@ async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
             await _check_password(services=services, user=user, password=password)
             message = "login"
         await services.login_backoff.clear(username=username)
-    token = await issue_token(services=services, user_id=_id(user))
+    token = await issue_token(services=services, user_id=doc_id(user))
     return LoginOutcome(message=message, user_id=str(user.id), token=token)
 
 
 async def _signup(*, services: Services, username: str, password: str) -> tuple[User, str]:
-    user = User(username=username, password_hash=await services.passwords.hash(password))
+    user = User(username=username, password_hash=await services.passwords.hash(password), custom=list(DEFAULT_CUSTOM))
     try:
         await user.insert()
     except DuplicateKeyError:
@@ -146,9 +147,3 @@ def require_user(ctx: Context) -> User:
     if ctx.user is None:
         raise unauthenticated()
     return ctx.user
-
-
-def _id(user: User) -> PydanticObjectId:
-    if user.id is None:
-        raise CodedError("account has no id", code=ErrorCode.INTERNAL)
-    return user.id

@@ -12,24 +12,23 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from beanie import PydanticObjectId
 from redis.exceptions import RedisError
 
-from core.events import RESYNC, Overflow, Subscription
+from briefings.events import RESYNC, BriefingAnnounced, EndAnnounced, Inbound
+from briefings.lifecycle import end_request, start_request
+from core.events import Overflow, Subscription
 from core.leases import LeaseLimitReached
 from core.time import EndtimeError, parse_endtime, utcnow
-from documents import Briefing, BriefingRequest, CaptionSource, ClassCount, EndReason, RequestStatus, User, doc_id
+from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id
 from resolvers.context import Context
 from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited
 from resolvers.history import briefings_of
-from workers.lifecycle import end_request, start_request
 
 log = logging.getLogger("briefing.streams")
 
 MAX_INTERVAL_SECONDS = 86_400
-DEFAULT_CAMERA = "demo"
 ENDED_MESSAGE = "브리핑 성공적으로 종료"
 SLOW_CONSUMER_CLOSE = 4413
 
@@ -124,27 +123,6 @@ async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
         await leases.release(user_id=str(user.id), member=member)
 
 
-def _from_event(event: dict[str, Any]) -> Briefing:
-    return Briefing(
-        id=str(event["id"]),
-        request_id=PydanticObjectId(event["request_id"]),
-        seq=int(event["seq"]),
-        captured_at=datetime.fromisoformat(event["captured_at"]),
-        caption=event["caption"],
-        counts=[ClassCount(**c) for c in event["counts"]],
-        caption_source=CaptionSource(event["caption_source"]),
-        error=event.get("error"),
-    )
-
-
-def _shared_document(event: dict[str, Any]) -> Briefing:
-    """The briefing of an event, built once and shared by every local subscriber of the request."""
-    document = event.get("_document")
-    if not isinstance(document, Briefing):
-        document = event["_document"] = _from_event(event)
-    return document
-
-
 async def follow_request(
     *, ctx: Context, user: User, request: BriefingRequest, after: int, started: bool
 ) -> AsyncIterator[Event]:
@@ -164,7 +142,7 @@ async def follow_request(
             services.hub.unsubscribe(sub)
 
 
-async def _events(*, sub: Subscription, request: BriefingRequest, after: int) -> AsyncIterator[Event]:
+async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after: int) -> AsyncIterator[Event]:
     last = after
     request_id: PydanticObjectId = request.id  # type: ignore[assignment]
     quiet = float(request.interval) + 5.0
@@ -181,10 +159,10 @@ async def _events(*, sub: Subscription, request: BriefingRequest, after: int) ->
             event = await sub.get(wait=quiet)
             if event is None or event is RESYNC:
                 break  # silence or a lost connection: re-read the store, then carry on
-            if event.get("kind") == "briefing" and int(event["seq"]) > last:
-                yield _shared_document(event)
-                last = int(event["seq"])
-            elif event.get("kind") == "ended":
+            if isinstance(event, BriefingAnnounced) and event.seq > last:
+                yield event.document
+                last = event.seq
+            elif isinstance(event, EndAnnounced):
                 current = await BriefingRequest.get(request_id)
                 async for tail in _finish(request_id=request_id, last=last, current=current or request):
                     yield tail

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
+from strawberry.dataloader import DataLoader
 
+from briefings.events import Inbound, event_hub
 from core.events import EventHub
 from core.leases import SubscriptionLeases
 from core.ratelimit import LoginBackoff
@@ -14,7 +16,8 @@ from core.security import PasswordService
 from core.settings import Settings
 from documents import User
 from inference.cameras import CameraRegistry
-from inference.llm import LLMClient, build_llm_client
+from language.llm import LLMClient, build_llm_client
+from resolvers.loaders import count_briefings_many
 
 
 @dataclass
@@ -23,7 +26,7 @@ class Services:
 
     settings: Settings
     redis: ArqRedis
-    hub: EventHub
+    hub: EventHub[Inbound]
     cameras: CameraRegistry
     passwords: PasswordService
     login_backoff: LoginBackoff
@@ -36,7 +39,7 @@ class Services:
         return cls(
             settings=settings,
             redis=redis,
-            hub=EventHub(redis_url=settings.redis_url, queue_size=settings.subscriber_queue_size),
+            hub=event_hub(redis_url=settings.redis_url, queue_size=settings.subscriber_queue_size),
             cameras=cameras,
             passwords=PasswordService(concurrency=settings.hash_concurrency),
             login_backoff=LoginBackoff(
@@ -67,4 +70,4 @@ class Context:
     user: User | None = None
     token_hash: str | None = None
     connection_params: dict[str, object] | None = None
-    loaders: dict[str, Any] = field(default_factory=dict)
+    briefing_counts: DataLoader[str, int] = field(default_factory=lambda: DataLoader(load_fn=count_briefings_many))

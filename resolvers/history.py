@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
-from strawberry.dataloader import DataLoader
 
 from documents import Briefing, BriefingRequest, User
 from resolvers.context import Context
@@ -53,19 +52,4 @@ async def count_briefings(*, request_id: PydanticObjectId) -> int:
 
 async def count_briefings_batched(*, ctx: Context, request_id: str) -> int:
     """Briefing count of a request, batched per operation: one `$group` for a whole list of requests."""
-    loader = ctx.loaders.get("briefing_count")
-    if loader is None:
-        loader = DataLoader(load_fn=_count_many)
-        ctx.loaders["briefing_count"] = loader
-    return int(await loader.load(request_id))
-
-
-async def _count_many(keys: list[str]) -> list[int]:
-    ids = [PydanticObjectId(key) for key in keys]
-    pipeline: list[dict[str, object]] = [
-        {"$match": {"request_id": {"$in": ids}}},
-        {"$group": {"_id": "$request_id", "n": {"$sum": 1}}},
-    ]
-    rows = await Briefing.aggregate(pipeline).to_list()
-    counts = {str(row["_id"]): int(row["n"]) for row in rows}
-    return [counts.get(key, 0) for key in keys]
+    return await ctx.briefing_counts.load(request_id)

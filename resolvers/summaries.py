@@ -3,7 +3,7 @@
 A request has at most one stored :class:`~documents.Summary` (unique on ``request_id``). It is
 served as it is (``cached``) while the request has no briefing it did not summarise; it is
 regenerated when a new briefing has arrived or the owner asks for ``refresh``. Regeneration goes
-through :func:`inference.summaries.write_summary`, which always returns a summary (the template
+through :func:`language.summaries.write_summary`, which always returns a summary (the template
 when there is no LLM or the LLM fails), and the result replaces the stored one only once it is
 complete, so a failed regeneration never loses the previous summary.
 
@@ -26,8 +26,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from core.time import as_utc, utcnow
-from documents import Briefing, BriefingRequest, CaptionSource, Summary, User
-from inference.summaries import BriefingPoint, SummaryText, compute_summary_stats, write_summary
+from documents import Briefing, CaptionSource, Summary, doc_id
+from language.summaries import BriefingPoint, SummaryText, compute_summary_stats, write_summary
 from resolvers.auth import require_user
 from resolvers.context import Context
 from resolvers.history import briefings_of, count_briefings, owned_request
@@ -55,7 +55,7 @@ async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) ->
     """
     user = require_user(ctx)
     request = await owned_request(user=user, request_id=request_id)
-    rid = _request_oid(request)
+    rid = doc_id(request)
     # Millisecond precision, as the store keeps it: a summary stored after this call began is fresh.
     asked_at = _floor_ms(utcnow())
     lock = _locks.setdefault(str(rid), asyncio.Lock())
@@ -73,7 +73,7 @@ async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) ->
             custom=list(user.custom),
             llm=ctx.services.llm,
             settings=ctx.services.settings,
-            user_id=str(_user_oid(user)),
+            user_id=str(doc_id(user)),
         )
         return await _store(request_id=rid, written=written, briefing_count=len(briefings))
 
@@ -126,15 +126,3 @@ def _point(briefing: Briefing) -> BriefingPoint:
 
 def _floor_ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _request_oid(request: BriefingRequest) -> PydanticObjectId:
-    if request.id is None:  # pragma: no cover - stored documents always have an id
-        raise RuntimeError("a stored request without an id")
-    return request.id
-
-
-def _user_oid(user: User) -> PydanticObjectId:
-    if user.id is None:  # pragma: no cover - signed-in users are stored documents
-        raise RuntimeError("a signed-in user without an id")
-    return user.id

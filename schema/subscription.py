@@ -8,13 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from documents import Briefing
+from inference.cameras import DEMO_CAMERA_ID
 from resolvers import briefings
 from resolvers.auth import require_user
 from resolvers.context import Context
 from schema.permissions import AUTH
 from schema.types import BriefingEndedGQL, BriefingEvent, BriefingGQL, BriefingRequestGQL, BriefingStartedGQL
 
-DEMO_CAMERA = strawberry.ID(briefings.DEFAULT_CAMERA)
+DEMO_CAMERA = strawberry.ID(DEMO_CAMERA_ID)
 
 
 def to_gql(event: briefings.Event) -> BriefingEvent:
@@ -44,7 +45,7 @@ class Subscription:
     ) -> AsyncGenerator[BriefingEvent, None]:
         ctx, user = info.context, require_user(info.context)
         request = await briefings.start_briefing(
-            ctx=ctx, user=user, interval=interval, endtime=endtime, camera_id=str(camera_id or briefings.DEFAULT_CAMERA)
+            ctx=ctx, user=user, interval=interval, endtime=endtime, camera_id=str(camera_id or DEMO_CAMERA_ID)
         )
         async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=0, started=True):
             yield to_gql(event)

@@ -8,11 +8,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.services import Service, backing_services, clear_data, free_port, service_env, stop_process, wait_for_port
+from devtools.services import Service, backing_services, clear_data, free_port, stop_process, wait_for_port
+from devtools.services import service_env as service_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,13 +107,13 @@ class GraphQLClient:
         *,
         token: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         merged = {"content-type": "application/json", **(headers or {})}
         if token:
             merged["authorization"] = f"Bearer {token}"
         response = self.http.post(self.url, json={"query": query, "variables": variables or {}}, headers=merged)
         assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
+        body: dict[str, Any] = response.json()
         return body
 
     def login(self, username: str, password: str = "correct horse") -> str:
@@ -120,7 +122,7 @@ class GraphQLClient:
             {"u": username, "p": password},
         )
         assert "errors" not in body, body
-        return str(body["data"]["login"]["token"])  # type: ignore[index]
+        return str(body["data"]["login"]["token"])
 
 
 @pytest.fixture
@@ -131,9 +133,9 @@ def gql(server: LiveServer) -> Iterator[GraphQLClient]:
     client.http.close()
 
 
-def error_codes(body: dict[str, object]) -> list[str]:
+def error_codes(body: dict[str, Any]) -> list[str]:
     """The `extensions.code` of every error in a GraphQL response."""
-    return [str((e.get("extensions") or {}).get("code")) for e in body.get("errors") or []]  # type: ignore[union-attr,attr-defined]
+    return [str((e.get("extensions") or {}).get("code")) for e in body.get("errors") or []]
 
 
 @dataclass

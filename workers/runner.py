@@ -15,16 +15,16 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from briefings.schedule import TICK_FUNCTION
+from briefings.tick import TickEngine
 from core.settings import Settings
 from core.time import utcnow
 from documents import connect_documents
+from inference.batching import ObservationBatcher
 from inference.cameras import load_camera_registry
-from inference.llm import build_llm_client
 from inference.service import InferenceService
-from workers.batching import ObservationBatcher
+from language.llm import build_llm_client
 from workers.reconcile import reconcile_forever
-from workers.scheduling import TICK_FUNCTION
-from workers.tick import TickEngine
 
 log = logging.getLogger("briefing.worker")
 _REDIS_RETRY_SECONDS = 1.0
@@ -47,7 +47,7 @@ class ResilientWorker(Worker):
 
 
 async def tick(ctx: dict[str, Any], request_id: str, seq: int) -> str:
-    """arq job: run one tick (see workers.tick)."""
+    """arq job: run one tick (see briefings.tick)."""
     engine: TickEngine = ctx["engine"]
     return await engine.run(request_id=request_id, seq=seq, started=utcnow(), first_try=ctx.get("job_try", 1) == 1)
 

@@ -5,7 +5,7 @@ stride 4, and the head predicts per cell: one heat-map logit per class, the box 
 of the stride) and the sub-cell centre offset. :meth:`DemoNet.forward` turns that into the same
 contract as an Ultralytics YOLO export -- ``(B, 4 + nc, N)`` with ``cx, cy, w, h`` in input
 pixels and class scores in ``[0, 1]`` -- keeping only local maxima of the heat map (CenterNet's
-3x3 peak extraction), so the shared decoder in :mod:`inference.detector` handles both formats.
+3x3 peak extraction), so the shared decoder in :mod:`inference.detectors.runtime` handles both formats.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inference.detector import Detector, DetectorError
+from inference.detection import DEMO_DETECTOR, DetectorError
+from inference.detectors.runtime import Detector
 from inference.synthetic import CLASSES
 
 WEIGHTS = Path(__file__).with_name("demo.pt")
@@ -98,7 +99,7 @@ def load_demo(path: Path = WEIGHTS) -> Detector:
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     height, width = (int(v) for v in checkpoint["imgsz"])
-    return Detector(model, names=names, imgsz=(height, width), source="demo")
+    return Detector(model, names=names, imgsz=(height, width), source=DEMO_DETECTOR)
 
 
 def save_demo(model: DemoNet, path: Path = WEIGHTS) -> None:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from inference.counting import LabelMap, count_detections
 from inference.demo.model import IMGSZ, STRIDE, WEIGHTS, DemoNet, load_demo, save_demo
-from inference.detector import Detector, letterbox
+from inference.detectors.runtime import Detector, letterbox
 from inference.synthetic import CLASSES, SyntheticFrame, render
 
 TRAIN_SEEDS = range(0, 100_000)

@@ -12,16 +12,16 @@ def test_unknown_username_signs_up_with_default_custom(gql: GraphQLClient) -> No
     # given no account named alice; when she logs in
     body = gql(LOGIN, {"u": "alice", "p": "correct horse"})
     # then the account is created with the original's default instructions
-    login = body["data"]["login"]  # type: ignore[index]
+    login = body["data"]["login"]
     assert login["message"] == "signup"
-    me = gql(ME, token=login["token"])["data"]["me"]  # type: ignore[index]
+    me = gql(ME, token=login["token"])["data"]["me"]
     assert me["username"] == "alice" and me["id"] == login["userId"]
     assert me["custom"] == ["한국어로 말해줘", "공손하게 말해줘", "간단명료하게 말해줘"]
 
 
 def test_known_username_with_right_password_logs_in(gql: GraphQLClient) -> None:
-    first = gql(LOGIN, {"u": "bob", "p": "correct horse"})["data"]["login"]  # type: ignore[index]
-    second = gql(LOGIN, {"u": "bob", "p": "correct horse"})["data"]["login"]  # type: ignore[index]
+    first = gql(LOGIN, {"u": "bob", "p": "correct horse"})["data"]["login"]
+    second = gql(LOGIN, {"u": "bob", "p": "correct horse"})["data"]["login"]
     assert second["message"] == "login"
     assert second["userId"] == first["userId"]
     assert second["token"] != first["token"]
@@ -32,7 +32,7 @@ def test_wrong_password_is_refused_without_a_token(gql: GraphQLClient) -> None:
     body = gql(LOGIN, {"u": "carol", "p": "wrong password"})
     assert body["data"] is None
     assert error_codes(body) == ["UNAUTHENTICATED"]
-    assert body["errors"][0]["message"] == "Wrong username or password"  # type: ignore[index]
+    assert body["errors"][0]["message"] == "Wrong username or password"
 
 
 def test_tokens_are_opaque_and_long(gql: GraphQLClient) -> None:
@@ -60,7 +60,7 @@ def test_logout_revokes_the_token(gql: GraphQLClient) -> None:
 def test_logout_keeps_other_sessions(gql: GraphQLClient) -> None:
     laptop, phone = gql.login("frank"), gql.login("frank")
     gql("mutation { logout }", token=laptop)
-    assert gql(ME, token=phone)["data"]["me"]["username"] == "frank"  # type: ignore[index]
+    assert gql(ME, token=phone)["data"]["me"]["username"] == "frank"
 
 
 def test_repeated_wrong_passwords_back_off(gql: GraphQLClient) -> None:
@@ -87,22 +87,22 @@ def test_backoff_is_per_username(gql: GraphQLClient) -> None:
     gql.login("ivan")
     for _ in range(6):
         gql(LOGIN, {"u": "ivan", "p": "wrong password"})
-    assert gql(LOGIN, {"u": "judy", "p": "correct horse"})["data"]["login"]["message"] == "signup"  # type: ignore[index]
+    assert gql(LOGIN, {"u": "judy", "p": "correct horse"})["data"]["login"]["message"] == "signup"
 
 
 def test_invalid_usernames_are_bad_input(gql: GraphQLClient) -> None:
     for name in ["ab", "x" * 33, "has space", "semi;colon", "한글이름"]:
         body = gql(LOGIN, {"u": name, "p": "correct horse"})
         assert error_codes(body) == ["BAD_USER_INPUT"], name
-        assert "3 to 32 characters" in body["errors"][0]["message"]  # type: ignore[index]
+        assert "3 to 32 characters" in body["errors"][0]["message"]
 
 
 def test_password_length_is_enforced(gql: GraphQLClient) -> None:
     for password in ["short", "x" * 129]:
         body = gql(LOGIN, {"u": "kate", "p": password})
         assert error_codes(body) == ["BAD_USER_INPUT"]
-        assert "8 to 128 characters" in body["errors"][0]["message"]  # type: ignore[index]
-    assert gql(LOGIN, {"u": "kate", "p": "x" * 128})["data"]["login"]["message"] == "signup"  # type: ignore[index]
+        assert "8 to 128 characters" in body["errors"][0]["message"]
+    assert gql(LOGIN, {"u": "kate", "p": "x" * 128})["data"]["login"]["message"] == "signup"
 
 
 def test_password_is_stored_as_argon2id(gql: GraphQLClient, mongo_url: str) -> None:

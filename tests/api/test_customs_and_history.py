@@ -34,8 +34,8 @@ def test_custom_rejects_too_many_items_and_keeps_the_old_list(gql: GraphQLClient
     token = gql.login("bob")
     body = gql(UPDATE, {"c": [f"rule {i}" for i in range(21)]}, token=token)
     assert error_codes(body) == ["BAD_USER_INPUT"]
-    assert "At most 20" in body["errors"][0]["message"]  # type: ignore[index]
-    assert gql("{ custom }", token=token)["data"]["custom"][0] == "한국어로 말해줘"  # type: ignore[index]
+    assert "At most 20" in body["errors"][0]["message"]
+    assert gql("{ custom }", token=token)["data"]["custom"][0] == "한국어로 말해줘"
 
 
 def test_custom_rejects_blank_and_overlong_items(gql: GraphQLClient) -> None:
@@ -95,7 +95,7 @@ def test_requests_are_listed_newest_first_with_counts(gql: GraphQLClient, mongo_
     base = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
     older = _seed_request(mongo_url, owner="dave", created=base, briefings=2)
     newer = _seed_request(mongo_url, owner="dave", created=base + timedelta(days=1), briefings=3)
-    rows = gql(REQUESTS, token=token)["data"]["requests"]  # type: ignore[index]
+    rows = gql(REQUESTS, token=token)["data"]["requests"]
     assert [r["id"] for r in rows] == [newer, older]
     assert [r["briefingCount"] for r in rows] == [3, 2]
     assert rows[0]["status"] == "ENDED" and rows[0]["active"] is False and rows[0]["endReason"] == "REACHED_ENDTIME"
@@ -104,7 +104,7 @@ def test_requests_are_listed_newest_first_with_counts(gql: GraphQLClient, mongo_
 def test_briefings_come_oldest_first(gql: GraphQLClient, mongo_url: str) -> None:
     token = gql.login("erin")
     request_id = _seed_request(mongo_url, owner="erin", created=datetime(2026, 11, 2, tzinfo=UTC), briefings=4)
-    rows = gql(BRIEFINGS, {"id": request_id}, token=token)["data"]["briefings"]  # type: ignore[index]
+    rows = gql(BRIEFINGS, {"id": request_id}, token=token)["data"]["briefings"]
     assert [r["seq"] for r in rows] == [1, 2, 3, 4]
     assert rows[1]["counts"] == [{"label": "male", "count": 2}, {"label": "female", "count": 0}]
     assert rows[0]["requestId"] == request_id and rows[0]["error"] is None
@@ -118,5 +118,5 @@ def test_another_users_request_is_not_found_like_a_missing_one(gql: GraphQLClien
     missing = gql(BRIEFINGS, {"id": str(ObjectId())}, token=intruder)
     malformed = gql(BRIEFINGS, {"id": "not-an-id"}, token=intruder)
     assert error_codes(theirs) == error_codes(missing) == error_codes(malformed) == ["NOT_FOUND"]
-    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]  # type: ignore[index]
+    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]
     assert gql(REQUESTS, token=intruder)["data"] == {"requests": []}

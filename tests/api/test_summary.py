@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from bson import ObjectId
@@ -92,10 +93,11 @@ def _stored_summaries(mongo_url: str, *, request_id: str) -> list[dict[str, obje
         client.close()
 
 
-def _summary(gql: GraphQLClient, request_id: str, *, token: str, refresh: bool | None = None) -> dict[str, object]:
+def _summary(gql: GraphQLClient, request_id: str, *, token: str, refresh: bool | None = None) -> dict[str, Any]:
     body = gql(SUMMARY, {"id": request_id, "refresh": refresh}, token=token)
     assert "errors" not in body, body
-    return body["data"]["aiSummary"]  # type: ignore[index,no-any-return]
+    summary: dict[str, Any] = body["data"]["aiSummary"]
+    return summary
 
 
 # --- without an LLM (the session server has no key) ------------------------------------------
@@ -122,7 +124,7 @@ def test_template_summary_is_cached_until_refresh_or_a_new_briefing(gql: GraphQL
     refreshed = _summary(gql, request_id, token=token, refresh=True)
     assert refreshed["cached"] is False
     assert refreshed["source"] == "TEMPLATE"
-    assert refreshed["createdAt"] >= first["createdAt"]  # type: ignore[operator]
+    assert refreshed["createdAt"] >= first["createdAt"]
     assert _summary(gql, request_id, token=token, refresh=False)["cached"] is True
 
     _add_briefing(mongo_url, request_id=request_id, seq=6)
@@ -166,9 +168,9 @@ def test_concurrent_calls_store_one_summary(gql: GraphQLClient, mongo_url: str) 
             for client in clients:
                 client.http.close()
     assert all("errors" not in body for body in results), results
-    summaries = [body["data"]["aiSummary"] for body in results]  # type: ignore[index]
-    assert [s["cached"] for s in summaries].count(False) == 1  # type: ignore[index]
-    assert len({s["text"] for s in summaries}) == 1  # type: ignore[index]
+    summaries = [body["data"]["aiSummary"] for body in results]
+    assert [s["cached"] for s in summaries].count(False) == 1
+    assert len({s["text"] for s in summaries}) == 1
     assert len(_stored_summaries(mongo_url, request_id=request_id)) == 1
 
 
@@ -180,7 +182,7 @@ def test_another_users_request_and_a_malformed_id_are_not_found(gql: GraphQLClie
     missing = gql(SUMMARY, {"id": str(ObjectId())}, token=intruder)
     malformed = gql(SUMMARY, {"id": "not-an-id"}, token=intruder)
     assert error_codes(theirs) == error_codes(missing) == error_codes(malformed) == ["NOT_FOUND"]
-    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]  # type: ignore[index]
+    assert theirs["errors"][0]["message"] == missing["errors"][0]["message"]
     assert _stored_summaries(mongo_url, request_id=request_id) == []
 
 
@@ -269,7 +271,7 @@ def test_llm_failure_gives_a_template_summary(llm_gql: GraphQLClient, fake_opena
 
     body = llm_gql(SUMMARY, {"id": request_id}, token=token)
     assert "errors" not in body, body
-    summary = body["data"]["aiSummary"]  # type: ignore[index]
+    summary = body["data"]["aiSummary"]
     assert summary["source"] == "TEMPLATE"
     assert summary["model"] is None
     assert summary["cached"] is False
@@ -297,6 +299,6 @@ def test_concurrent_llm_calls_ask_the_model_once(
             for client in clients:
                 client.http.close()
     assert all("errors" not in body for body in results), results
-    assert {body["data"]["aiSummary"]["text"] for body in results} == {"느린 요약입니다."}  # type: ignore[index]
+    assert {body["data"]["aiSummary"]["text"] for body in results} == {"느린 요약입니다."}
     assert len(fake_openai.requests) == 1
     assert len(_stored_summaries(mongo_url, request_id=request_id)) == 1

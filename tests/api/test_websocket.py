@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from tests.conftest import GraphQLClient, LiveServer
 
@@ -14,8 +16,11 @@ TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
 
 
-def _open(server: LiveServer, protocol: str, **kwargs: object) -> ClientConnection:
-    return connect(server.ws_url, subprotocols=[protocol], open_timeout=10, **kwargs)  # type: ignore[list-item,arg-type]
+def _open(server: LiveServer, protocol: str, **kwargs: Any) -> ClientConnection:
+    connection: ClientConnection = connect(
+        server.ws_url, subprotocols=[Subprotocol(protocol)], open_timeout=10, **kwargs
+    )
+    return connection
 
 
 def _recv(ws: ClientConnection) -> dict[str, object]:
@@ -84,12 +89,12 @@ def test_legacy_graphql_ws_rejects_a_bad_token(server: LiveServer) -> None:
 
 def test_a_foreign_origin_cannot_open_a_socket(server: LiveServer) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        _open(server, TRANSPORT, origin="http://evil.example")  # type: ignore[arg-type]
+        _open(server, TRANSPORT, origin="http://evil.example")
     assert refused.value.response.status_code == 403
 
 
 def test_an_allowed_origin_may_open_a_socket(server: LiveServer) -> None:
-    with _open(server, TRANSPORT, origin="http://allowed.example") as ws:  # type: ignore[arg-type]
+    with _open(server, TRANSPORT, origin="http://allowed.example") as ws:
         assert ws.subprotocol == TRANSPORT
 
 

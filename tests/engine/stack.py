@@ -33,10 +33,10 @@ from pymongo.database import Database
 from pymongo.uri_parser import parse_uri
 from redis import Redis
 
+from devtools.services import Service, free_port, start_redis, stop_process, wait_for_port
+from devtools.wsclient import TransportWS
 from tests.conftest import ROOT, GraphQLClient, service_env
-from tests.engine.wsclient import TransportWS
 from tests.language.fake_openai import FakeOpenAI, Reply
-from tests.services import Service, free_port, start_redis, stop_process, wait_for_port
 
 T = TypeVar("T")
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pymongo import MongoClient
 
+from devtools.wsclient import BRIEFING, RELOAD, TransportWS
 from tests.conftest import GraphQLClient, LiveServer, error_codes
 from tests.engine.conftest import in_seconds
-from tests.engine.wsclient import BRIEFING, RELOAD, TransportWS
 
 
-def _take(ws: TransportWS, op: str, count: int, *, timeout: float = 60) -> list[dict[str, object]]:
-    taken: list[dict[str, object]] = []
+def _take(ws: TransportWS, op: str, count: int, *, timeout: float = 60) -> list[dict[str, Any]]:
+    taken: list[dict[str, Any]] = []
     for event in ws.events(op, timeout=timeout):
         taken.append(event)
         if len(taken) == count:
@@ -26,12 +28,12 @@ def test_briefing_streams_started_briefings_and_ended_by_user(
         op = ws.subscribe(BRIEFING, {"i": 1, "e": in_seconds(120)})
         started, *briefings = _take(ws, op, 4)
         assert started["__typename"] == "BriefingStarted"
-        assert started["request"]["status"] == "ACTIVE"  # type: ignore[index]
+        assert started["request"]["status"] == "ACTIVE"
         assert [b["__typename"] for b in briefings] == ["Briefing"] * 3
-        seqs = [int(b["seq"]) for b in briefings]  # type: ignore[call-overload]
+        seqs = [int(b["seq"]) for b in briefings]
         assert seqs == sorted(seqs) and len(set(seqs)) == 3
         for b in briefings:
-            assert b["requestId"] == started["request"]["id"]  # type: ignore[index]
+            assert b["requestId"] == started["request"]["id"]
             assert b["caption"]
         assert gql("mutation { endBriefing { message } }", token=token)["data"] == {
             "endBriefing": {"message": "브리핑 성공적으로 종료"}
@@ -41,7 +43,7 @@ def test_briefing_streams_started_briefings_and_ended_by_user(
         assert rest[-1]["reason"] == "ENDED_BY_USER"
         assert rest[-1]["request"] == {
             "id": started["request"]["id"],
-            "status": "ENDED",  # type: ignore[index]
+            "status": "ENDED",
             "endReason": "ENDED_BY_USER",
             "active": False,
         }
@@ -60,8 +62,8 @@ def test_briefing_ends_by_itself_at_the_endtime(server: LiveServer, gql: GraphQL
     assert events[0]["__typename"] == "BriefingStarted"
     assert events[-1]["__typename"] == "BriefingEnded"
     assert events[-1]["reason"] == "REACHED_ENDTIME"
-    assert events[-1]["request"]["status"] == "EXPIRED"  # type: ignore[index]
-    rows = gql("{ requests { status endReason active briefingCount } }", token=token)["data"]["requests"]  # type: ignore[index]
+    assert events[-1]["request"]["status"] == "EXPIRED"
+    rows = gql("{ requests { status endReason active briefingCount } }", token=token)["data"]["requests"]
     assert rows[0]["status"] == "EXPIRED" and rows[0]["active"] is False
     assert rows[0]["briefingCount"] == len(events) - 2
 
@@ -75,9 +77,9 @@ def test_a_new_briefing_replaces_the_running_one(server: LiveServer, gql: GraphQ
         ended1 = [e for e in first.events(op1, timeout=30)][-1]
         assert ended1["__typename"] == "BriefingEnded"
         assert ended1["reason"] == "REPLACED"
-        assert ended1["request"]["id"] == started1["request"]["id"]  # type: ignore[index]
-        statuses = {r["id"]: r["status"] for r in gql("{ requests { id status } }", token=token)["data"]["requests"]}  # type: ignore[index]
-        assert statuses == {started1["request"]["id"]: "ENDED", started2["request"]["id"]: "ACTIVE"}  # type: ignore[index]
+        assert ended1["request"]["id"] == started1["request"]["id"]
+        statuses = {r["id"]: r["status"] for r in gql("{ requests { id status } }", token=token)["data"]["requests"]}
+        assert statuses == {started1["request"]["id"]: "ENDED", started2["request"]["id"]: "ACTIVE"}
         gql("mutation { endBriefing { message } }", token=token)
 
 
@@ -86,11 +88,11 @@ def test_reload_briefing_replays_after_a_seq_then_goes_live(server: LiveServer, 
         op = ws.subscribe(BRIEFING, {"i": 1, "e": in_seconds(120)})
         first = [e for e in _take(ws, op, 4) if e["__typename"] == "Briefing"]
         ws.complete(op)  # the client goes away; the briefing keeps running
-    last_seen = int(first[0]["seq"])  # type: ignore[call-overload]
+    last_seen = int(first[0]["seq"])
     with TransportWS(server.ws_url, token=token) as ws:
         op = ws.subscribe(RELOAD, {"a": last_seen})
         replay = _take(ws, op, 4)
-        seqs = [int(e["seq"]) for e in replay]  # type: ignore[call-overload]
+        seqs = [int(e["seq"]) for e in replay]
         assert seqs[0] == last_seen + 1
         assert seqs == list(range(seqs[0], seqs[0] + 4)) or seqs == sorted(set(seqs))
         gql("mutation { endBriefing { message } }", token=token)
@@ -131,8 +133,8 @@ def test_bad_briefing_arguments_are_refused_before_anything_is_stored(
         events = list(ws.events(op, timeout=10))
     assert len(events) == 1
     errors = events[0]["errors"]
-    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
-    assert errors[0]["extensions"]["field"] == field  # type: ignore[index]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert errors[0]["extensions"]["field"] == field
     client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
     assert client.get_default_database("briefing")["requests"].count_documents({}) == 0
     client.close()
@@ -142,7 +144,7 @@ def test_reload_without_any_request_is_not_found(server: LiveServer, token: str)
     with TransportWS(server.ws_url, token=token) as ws:
         op = ws.subscribe(RELOAD, {})
         events = list(ws.events(op, timeout=10))
-    assert events[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # type: ignore[index]
+    assert events[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 def test_cameras_lists_ids_and_names_only(gql: GraphQLClient, token: str) -> None:
@@ -163,7 +165,7 @@ def test_demo_briefings_state_the_synthetic_cameras_ground_truth(
     matches = 0
     for briefing in briefings:
         truth = render(1, datetime.fromisoformat(str(briefing["capturedAt"]))).counts()
-        counted = {c["label"]: c["count"] for c in briefing["counts"]}  # type: ignore[union-attr,index]
+        counted = {c["label"]: c["count"] for c in briefing["counts"]}
         matches += counted == {label: truth.get(label, 0) for label in counted}
         for count in counted.values():
             if count:

@@ -14,9 +14,9 @@ from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 from pymongo import MongoClient
 
+from devtools.wsclient import BRIEFING
 from tests.conftest import ROOT, GraphQLClient, LiveServer, LiveWorker
 from tests.engine.conftest import in_seconds
-from tests.engine.wsclient import BRIEFING
 
 DRIVER = ROOT / "web" / "apollo-briefing.mjs"
 NODE_MODULES = ROOT / "web" / "node_modules"

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from devtools.wsclient import BRIEFING, RELOAD, Closed, TransportWS
 from tests.conftest import ROOT
 from tests.engine.conftest import in_seconds
 from tests.engine.stack import (
@@ -33,7 +34,6 @@ from tests.engine.stack import (
     take_briefings,
     wait_for,
 )
-from tests.engine.wsclient import BRIEFING, RELOAD, Closed, TransportWS
 from tests.language.fake_openai import Reply
 
 DEMO_WEIGHTS = ROOT / "inference" / "demo" / "demo.pt"

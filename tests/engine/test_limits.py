@@ -15,9 +15,9 @@ from pymongo import MongoClient
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from devtools.wsclient import BRIEFING, RELOAD, TransportWS
 from tests.conftest import GraphQLClient, LiveServer, service_env, start_server
 from tests.engine.conftest import in_seconds
-from tests.engine.wsclient import BRIEFING, RELOAD, TransportWS
 
 LIMIT = 10  # BRIEFING_WS_MAX_OPERATIONS and BRIEFING_MAX_SUBSCRIPTIONS_PER_USER, both defaults
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from devtools.wsclient import BRIEFING, RELOAD, TransportWS
 from tests.engine.conftest import in_seconds
 from tests.engine.stack import (
     Engine,
@@ -19,7 +20,6 @@ from tests.engine.stack import (
     seqs_of,
     take_briefings,
 )
-from tests.engine.wsclient import BRIEFING, RELOAD, TransportWS
 
 
 def _rest(ws: TransportWS, op: str) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.services import free_port, stop_process, wait_for_port
+from devtools.services import free_port, stop_process, wait_for_port
 
 FPS = 10
 VIDEO_SECONDS = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.counting import LabelMap, LabelMapError, count_detections
-from inference.detector import Detection
+from inference.detection import Detection
 
 NAMES = ["person", "bicycle", "car"]
 BOX = (0.0, 0.0, 1.0, 1.0)

@@ -8,7 +8,7 @@ import torch
 
 from inference.demo.model import WEIGHTS
 from inference.demo.train import HELDOUT_SEEDS, TRAIN_SEEDS, evaluate, heldout_time
-from inference.detector import load_detector
+from inference.detectors.registry import load_detector
 from inference.synthetic import render
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from inference.detector import DetectorError, letterbox, load_detector
+from inference.detection import Detection, DetectorError
+from inference.detectors.registry import load_detector
+from inference.detectors.runtime import letterbox
 
 # Crafted predictions in 64x64 input pixels: (cx, cy, w, h, score class 0, score class 1).
 _PREDICTIONS = [
@@ -29,7 +31,7 @@ class _Crafted(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         torch._assert(x.shape[1] == 3 and x.shape[2] == 64 and x.shape[3] == 64, "input must be letterboxed")
-        return self.out.expand(x.shape[0], -1, -1)
+        return self.out.expand(x.shape[0], -1, -1)  # type: ignore[operator]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def crafted_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _rows(detections: list) -> list[tuple[str, float, tuple[float, ...]]]:
+def _rows(detections: list[Detection]) -> list[tuple[str, float, tuple[float, ...]]]:
     return [(d.label, round(d.score, 4), tuple(round(v, 4) for v in d.box)) for d in detections]
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.settings import Settings
 from inference.cameras import load_camera_registry
+from inference.detection import Detection
 from inference.service import InferenceService
-from inference.sources import LiveSource
+from inference.sources.readers import LiveSource
 from inference.synthetic import render
 
 AT = datetime.fromtimestamp(1_760_000_123.4, UTC)
@@ -41,7 +43,7 @@ async def test_given_the_default_demo_camera_when_observed_then_counts_match_the
 
 @pytest.mark.asyncio
 async def test_given_several_cameras_when_observed_then_one_detect_call_serves_all_and_failures_stay_per_camera(
-    tmp_path: Path, refused_port: int
+    tmp_path: Path, refused_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = service_for(
         tmp_path,
@@ -60,9 +62,18 @@ id = "dead"
 source = "rtsp://admin:${{PW}}@127.0.0.1:{refused_port}/cam"
 """,
     )
+    detector = service.detector("demo")
+    calls: list[int] = []
+    real_detect = detector.detect
+
+    def counting_detect(frames: list[Any], **kwargs: Any) -> list[list[Detection]]:
+        calls.append(len(frames))
+        return real_detect(frames, **kwargs)
+
+    monkeypatch.setattr(detector, "detect", counting_detect)
     try:
         observations = await service.observe(["a", "women", "dead", "nope"], at=AT)
-        assert service.detector("demo").calls == 1
+        assert calls == [2]  # one forward pass for both readable cameras
     finally:
         await service.aclose()
     assert list(observations) == ["a", "women", "dead", "nope"]

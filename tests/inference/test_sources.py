@@ -11,15 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.sources import (
-    FrameError,
-    FrameSource,
-    LiveSource,
-    Source,
-    SourceKind,
-    open_source,
-    parse_source,
-)
+from inference.sources.readers import FrameError, FrameSource, LiveSource, open_source
+from inference.sources.spec import Source, SourceKind, parse_source
 from inference.synthetic import render
 from tests.inference.conftest import SNAPSHOT_PASSWORD, SNAPSHOT_USER, colour_of, solid
 

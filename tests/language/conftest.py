@@ -11,9 +11,9 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from core.settings import Settings
-from inference.llm import LLMClient, build_llm_client
+from devtools.services import start_redis
+from language.llm import LLMClient, build_llm_client
 from tests.language.fake_openai import FakeOpenAI
-from tests.services import start_redis
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import pytest
 from openai import AsyncOpenAI
 from redis.asyncio import Redis
 
-from inference.captions import write_caption
-from inference.llm import SUMMARY_HEADROOM, LLMClient
+from language.captions import write_caption
+from language.llm import SUMMARY_HEADROOM, LLMClient
 from tests.language.fake_openai import FakeOpenAI, Reply
 
 COUNTS = {"male": 2, "female": 1}
@@ -29,6 +29,14 @@ async def caption_source(llm: LLMClient, *, user_id: str = "u1") -> str:
     return caption.source
 
 
+async def calls_this_hour(redis: Redis, *, user_id: str) -> int:
+    """What the budget counter in Redis says the user spent this clock hour (any hour key)."""
+    total = 0
+    async for key in redis.scan_iter(match=f"briefing:llm-calls:{user_id}:*"):
+        total += int(await redis.get(key) or 0)
+    return total
+
+
 def client_at(*, fake: FakeOpenAI, redis: Redis, now: list[float], calls_per_hour: int) -> LLMClient:
     return LLMClient(
         openai_client=AsyncOpenAI(api_key="k", base_url=fake.base_url, max_retries=0),
@@ -44,7 +52,7 @@ def client_at(*, fake: FakeOpenAI, redis: Redis, now: list[float], calls_per_hou
 
 @pytest.mark.asyncio
 async def test_captions_beyond_the_hourly_budget_use_the_template(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., LLMClient]
+    fake_openai: FakeOpenAI, make_llm: Callable[..., LLMClient], redis: Redis
 ) -> None:
     # given a budget of 3 calls per hour and an LLM that always answers well
     fake_openai.set_default(FAITHFUL)
@@ -54,7 +62,7 @@ async def test_captions_beyond_the_hourly_budget_use_the_template(
     # then the first three come from the LLM, the rest from the template without a request
     assert sources == ["LLM", "LLM", "LLM", "TEMPLATE", "TEMPLATE"]
     assert len(fake_openai.requests) == 3
-    assert await llm.calls_this_hour(user_id="u1") == 3
+    assert await calls_this_hour(redis, user_id="u1") == 3
 
 
 @pytest.mark.asyncio
@@ -102,7 +110,7 @@ async def test_the_budget_refills_in_the_next_clock_hour(fake_openai: FakeOpenAI
 
 @pytest.mark.asyncio
 async def test_summaries_keep_a_small_headroom_beyond_the_caption_budget(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., LLMClient]
+    fake_openai: FakeOpenAI, make_llm: Callable[..., LLMClient], redis: Redis
 ) -> None:
     # given captions that spent the whole budget of 2, and a refused caption that is not counted
     fake_openai.set_default(FAITHFUL)
@@ -111,7 +119,7 @@ async def test_summaries_keep_a_small_headroom_beyond_the_caption_budget(
     # when summaries ask / then they may use SUMMARY_HEADROOM more calls, and no more
     granted = [await llm.try_spend(user_id="u1", purpose="summary") for _ in range(SUMMARY_HEADROOM + 1)]
     assert granted == [True] * SUMMARY_HEADROOM + [False]
-    assert await llm.calls_this_hour(user_id="u1") == 2 + SUMMARY_HEADROOM
+    assert await calls_this_hour(redis, user_id="u1") == 2 + SUMMARY_HEADROOM
 
 
 @pytest.mark.asyncio

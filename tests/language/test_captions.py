@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from inference.captions import DEFAULT_CUSTOM, Caption, check_caption, template_caption, write_caption
-from inference.llm import LLMClient
+from language.captions import DEFAULT_CUSTOM, Caption, check_caption, template_caption, write_caption
+from language.llm import LLMClient
 from tests.language.fake_openai import FakeOpenAI, RecordedRequest, Reply
 
 AT = datetime(2024, 5, 1, 15, 5)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.captions import check_caption
-from inference.numbers import extract_numbers
+from language.captions import check_caption
+from language.numbers import extract_numbers
 
 COUNTS = {"male": 2, "female": 1}
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.settings import Settings
-from inference.llm import LLMClient
-from inference.summaries import (
+from language.llm import LLMClient
+from language.summaries import (
     BriefingPoint,
     SummaryStats,
     compute_summary_stats,

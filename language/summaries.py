@@ -22,8 +22,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from core.settings import Settings
-from inference.captions import read_style
-from inference.llm import ChatMessage, LLMClient, LLMUnavailable
+from language.llm import ChatMessage, LLMClient, LLMUnavailable
+from language.style import order_labels, read_style
 
 __all__ = [
     "SUMMARY_TEMPERATURE",
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 SUMMARY_TEMPERATURE = 0.7
 SUMMARY_TOP_P = 0.9
 _SUMMARY_MAX_TOKENS = 1200
-_LABEL_ORDER = ("male", "female", "person")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +160,7 @@ class SummaryText:
 
 
 def _ordered_labels(points: Sequence[BriefingPoint]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for point in points:
-        seen.update(dict.fromkeys(point.counts))
-    known = [label for label in _LABEL_ORDER if label in seen]
-    return tuple(known + [label for label in seen if label not in _LABEL_ORDER])
+    return tuple(order_labels(label for point in points for label in point.counts))
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -352,77 +347,69 @@ def _en_lines(stats: SummaryStats) -> list[str]:
     return lines
 
 
-def _ko_advice(stats: SummaryStats) -> list[str]:
+@dataclass(frozen=True)
+class _AdvicePhrases:
+    """The rule-based advice of one language; placeholders are filled from the statistics."""
+
+    peak: str
+    quiet: str
+    balanced: str
+    skewed: str
+    failed: str
+    none: str
+    women: str
+    men: str
+
+
+_KO_ADVICE = _AdvicePhrases(
+    peak="- 피크 대비: {hour}시 전후가 가장 붐비므로 {before}까지 음료 재료, 컵, 결제 단말 용지를 보충하고, "
+    "무인 운영 중에도 이 시간대에는 원격 응대나 순회 점검 인력을 배치하시기 바랍니다.",
+    quiet="- 한산 시간대 활용: {hour}시대(평균 {mean}명)에는 시간 한정 할인이나 1+1 프로모션으로 수요를 "
+    "분산하고, 청소·재고 정리·기기 점검을 이 시간에 몰아 진행하시기 바랍니다.",
+    balanced="- 고객 구성: 남성 {male}%, 여성 {female}%로 비중이 비슷하므로 특정 성별에 치우치지 않은 대표 "
+    "메뉴 중심으로 진열하고, 세트 메뉴로 객단가를 높이시기 바랍니다.",
+    skewed="- 고객 구성: {major} 고객 비중이 {share}%로 높으므로 해당 고객층의 선호 메뉴를 진열 전면에 "
+    "배치하고, 상대적으로 적은 고객층을 겨냥한 신메뉴나 쿠폰을 시험해 보시기 바랍니다.",
+    failed="- 설비 점검: 브리핑 {failed}건이 실패했습니다. 카메라 연결과 조명 상태를 점검하여 데이터 누락을 "
+    "줄이시기 바랍니다.",
+    none="- 기록이 충분하지 않아 구체적인 제안을 드리기 어렵습니다.",
+    women="여성",
+    men="남성",
+)
+_EN_ADVICE = _AdvicePhrases(
+    peak="- Peak readiness: {hour}:00 is the busiest hour; restock ingredients, cups and receipt paper by "
+    "{before} and schedule remote support or a walk-through inspection during that hour.",
+    quiet="- Quiet hours: around {hour}:00 (average {mean} people), run time-limited discounts or bundle "
+    "offers to spread demand, and schedule cleaning, stock checks and maintenance then.",
+    balanced="- Customer mix: men ({male}%) and women ({female}%) are balanced; keep the display centred on "
+    "best-sellers and use set menus to raise the average spend.",
+    skewed="- Customer mix: {major} make up {share}% of visitors; feature their preferred items at the front "
+    "and test coupons or new items aimed at the smaller group.",
+    failed="- Equipment: {failed} briefing(s) failed; check the camera connection and lighting to avoid gaps "
+    "in the data.",
+    none="- There is not enough data for specific advice yet.",
+    women="women",
+    men="men",
+)
+
+
+def _advice(stats: SummaryStats, phrases: _AdvicePhrases) -> list[str]:
     busiest, quietest = stats.busiest_hour, stats.quietest_hour
     advice: list[str] = []
     if busiest is not None and busiest.mean_total > 0:
         before = (busiest.hour - timedelta(minutes=30)).strftime("%H:%M")
-        advice.append(
-            f"- 피크 대비: {busiest.hour:%H}시 전후가 가장 붐비므로 {before}까지 음료 재료, 컵, "
-            "결제 단말 용지를 보충하고, 무인 운영 중에도 이 시간대에는 원격 응대나 순회 점검 인력을 "
-            "배치하시기 바랍니다."
-        )
+        advice.append(phrases.peak.format(hour=f"{busiest.hour:%H}", before=before))
     if quietest is not None and busiest is not None and quietest.hour != busiest.hour:
-        advice.append(
-            f"- 한산 시간대 활용: {quietest.hour:%H}시대(평균 {_num(quietest.mean_total)}명)에는 "
-            "시간 한정 할인이나 1+1 프로모션으로 수요를 분산하고, 청소·재고 정리·기기 점검을 이 시간에 "
-            "몰아 진행하시기 바랍니다."
-        )
+        advice.append(phrases.quiet.format(hour=f"{quietest.hour:%H}", mean=_num(quietest.mean_total)))
     male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
     if (male or female) and abs(male - female) < 10:
-        advice.append(
-            f"- 고객 구성: 남성 {_num(male)}%, 여성 {_num(female)}%로 비중이 비슷하므로 특정 성별에 "
-            "치우치지 않은 대표 메뉴 중심으로 진열하고, 세트 메뉴로 객단가를 높이시기 바랍니다."
-        )
+        advice.append(phrases.balanced.format(male=_num(male), female=_num(female)))
     elif male or female:
-        major, share = ("여성", female) if female >= male else ("남성", male)
-        advice.append(
-            f"- 고객 구성: {major} 고객 비중이 {_num(share)}%로 높으므로 해당 고객층의 선호 메뉴를 "
-            "진열 전면에 배치하고, 상대적으로 적은 고객층을 겨냥한 신메뉴나 쿠폰을 시험해 보시기 "
-            "바랍니다."
-        )
+        major, share = (phrases.women, female) if female >= male else (phrases.men, male)
+        advice.append(phrases.skewed.format(major=major, share=_num(share)))
     if stats.failed:
-        advice.append(
-            f"- 설비 점검: 브리핑 {stats.failed}건이 실패했습니다. 카메라 연결과 조명 상태를 "
-            "점검하여 데이터 누락을 줄이시기 바랍니다."
-        )
-    return advice or ["- 기록이 충분하지 않아 구체적인 제안을 드리기 어렵습니다."]
-
-
-def _en_advice(stats: SummaryStats) -> list[str]:
-    busiest, quietest = stats.busiest_hour, stats.quietest_hour
-    advice: list[str] = []
-    if busiest is not None and busiest.mean_total > 0:
-        before = (busiest.hour - timedelta(minutes=30)).strftime("%H:%M")
-        advice.append(
-            f"- Peak readiness: {busiest.hour:%H}:00 is the busiest hour; restock ingredients, "
-            f"cups and receipt paper by {before} and schedule remote support or a walk-through "
-            "inspection during that hour."
-        )
-    if quietest is not None and busiest is not None and quietest.hour != busiest.hour:
-        advice.append(
-            f"- Quiet hours: around {quietest.hour:%H}:00 (average "
-            f"{_num(quietest.mean_total)} people), run time-limited discounts or bundle offers "
-            "to spread demand, and schedule cleaning, stock checks and maintenance then."
-        )
-    male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
-    if (male or female) and abs(male - female) < 10:
-        advice.append(
-            f"- Customer mix: men ({_num(male)}%) and women ({_num(female)}%) are balanced; "
-            "keep the display centred on best-sellers and use set menus to raise the average spend."
-        )
-    elif male or female:
-        major, share = ("women", female) if female >= male else ("men", male)
-        advice.append(
-            f"- Customer mix: {major} make up {_num(share)}% of visitors; feature their preferred "
-            "items at the front and test coupons or new items aimed at the smaller group."
-        )
-    if stats.failed:
-        advice.append(
-            f"- Equipment: {stats.failed} briefing(s) failed; check the camera connection and "
-            "lighting to avoid gaps in the data."
-        )
-    return advice or ["- There is not enough data for specific advice yet."]
+        advice.append(phrases.failed.format(failed=stats.failed))
+    return advice or [phrases.none]
 
 
 def template_summary(*, stats: SummaryStats, custom: Sequence[str]) -> str:
@@ -443,9 +430,9 @@ def template_summary(*, stats: SummaryStats, custom: Sequence[str]) -> str:
             "카메라 연결을 확인하신 뒤 브리핑을 더 길게 실행해 주시기 바랍니다."
         )
     if english:
-        head, lines, advice = "[Summary]", _en_lines(stats), ["", "[Advice]", *_en_advice(stats)]
+        head, lines, advice = "[Summary]", _en_lines(stats), ["", "[Advice]", *_advice(stats, _EN_ADVICE)]
     else:
-        head, lines, advice = "[요약]", _ko_lines(stats), ["", "[운영 제안]", *_ko_advice(stats)]
+        head, lines, advice = "[요약]", _ko_lines(stats), ["", "[운영 제안]", *_advice(stats, _KO_ADVICE)]
     return "\n".join([head, *lines, *advice])
 
 

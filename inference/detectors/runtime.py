@@ -1,11 +1,7 @@
-"""One detector interface over two model formats.
+"""The detector runtime: one interface over every model format the loaders know.
 
-* **Ultralytics YOLO TorchScript exports** (YOLOv8 / YOLO11 ``detect``), recognised by the
-  ``config.txt`` extra file of the archive (JSON: ``names``, ``imgsz``, ``stride``, ``task``).
-* **The demo detector** (``"demo"``), a small PyTorch model trained on the synthetic shop
-  (:mod:`inference.demo`), whose forward pass honours the same output contract.
-
-Both take letterboxed RGB input at a fixed ``imgsz`` (pad 114, ``/255``, NCHW float32) and return
+A loader (:mod:`inference.detectors.registry`) turns a model file into a :class:`Model` that takes
+letterboxed RGB input at a fixed ``imgsz`` (pad 114, ``/255``, NCHW float32) and returns
 ``(B, 4 + nc, N)``: ``cx, cy, w, h`` in input pixels followed by per-class scores in ``[0, 1]``.
 Pre- and post-processing are vectorised with torch: frames are letterboxed into one batch tensor,
 candidates of the whole batch go through one class-aware, per-image ``batched_nms`` call, and boxes
@@ -14,13 +10,8 @@ are mapped back to each frame with tensor arithmetic.
 
 from __future__ import annotations
 
-import json
-import threading
-import warnings
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,9 +20,8 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torchvision.ops import batched_nms
 
-from inference.thresholds import DEFAULT_CONFIDENCE, DEFAULT_IOU
+from inference.detection import DEFAULT_CONFIDENCE, DEFAULT_IOU, Detection, DetectorError
 
-Box = tuple[float, float, float, float]
 Frame = NDArray[np.uint8]
 
 MAX_DETECTIONS = 300
@@ -39,20 +29,9 @@ MAX_CANDIDATES = 30_000
 PAD_VALUE = 114
 
 
-class DetectorError(Exception):
-    """A model file that cannot be loaded or understood."""
+class Model(Protocol):
+    """A callable module: a ``(B, 3, H, W)`` batch in, ``(B, 4 + nc, N)`` (or a tuple led by it) out."""
 
-
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """One detected object: class label, confidence and ``(x1, y1, x2, y2)`` in frame pixels."""
-
-    label: str
-    score: float
-    box: Box
-
-
-class _Model(Protocol):
     def __call__(self, x: torch.Tensor) -> Any: ...
 
 
@@ -159,12 +138,11 @@ def _unletterbox(boxes: torch.Tensor, boxed: Letterboxed, image_idx: torch.Tenso
 class Detector:
     """A loaded model with its class names and input size; thread-safe ``detect``."""
 
-    def __init__(self, model: _Model, *, names: Sequence[str], imgsz: tuple[int, int], source: str) -> None:
+    def __init__(self, model: Model, *, names: Sequence[str], imgsz: tuple[int, int], source: str) -> None:
         self._model = model
         self.names: list[str] = list(names)
         self.imgsz = imgsz
         self.source = source
-        self.calls = 0  # detect() invocations: lets callers verify batching
 
     def __repr__(self) -> str:
         return f"Detector({self.source!r}, classes={len(self.names)}, imgsz={self.imgsz})"
@@ -172,7 +150,7 @@ class Detector:
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """The bare model call on a prepared ``(B, 3, H, W)`` batch (used by the benchmark)."""
         with torch.inference_mode():
-            return _first_tensor(self._model(batch))
+            return first_tensor(self._model(batch))
 
     def detect(
         self,
@@ -187,12 +165,11 @@ class Detector:
         frame, detections sorted by score with boxes in that frame's pixels."""
         if not frames:
             return []
-        self.calls += 1
         confidences = _per_frame(confidence, len(frames), "confidence")
         ious = _per_frame(iou, len(frames), "iou")
         boxed = letterbox(frames, self.imgsz)
         with torch.inference_mode():
-            output = _first_tensor(self._model(boxed.tensor))
+            output = first_tensor(self._model(boxed.tensor))
             rows: list[torch.Tensor | None] = [None] * len(frames)
             for value in sorted(set(ious)):
                 group = [i for i, v in enumerate(ious) if v == value]
@@ -224,105 +201,9 @@ def _per_frame(value: float | Sequence[float], count: int, what: str) -> list[fl
     return values
 
 
-def _first_tensor(output: Any) -> torch.Tensor:
+def first_tensor(output: Any) -> torch.Tensor:
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, list | tuple) and output and isinstance(output[0], torch.Tensor):
         return output[0]
     raise DetectorError(f"unexpected model output type {type(output).__name__}")
-
-
-_lock = threading.Lock()
-
-
-def load_detector(spec: str, *, torch_threads: int = 0) -> Detector:
-    """Load ``"demo"`` (the bundled synthetic-shop model) or a model file: an Ultralytics YOLO
-    TorchScript export or a demo-format checkpoint. ``torch_threads`` > 0 sets torch's CPU
-    thread count (process-wide). Raises :class:`DetectorError` with a readable message."""
-    with _lock:
-        if torch_threads > 0 and torch.get_num_threads() != torch_threads:
-            torch.set_num_threads(torch_threads)
-    if spec == "demo":
-        from inference.demo.model import load_demo
-
-        return load_demo()
-    path = Path(spec)
-    if not path.is_file():
-        raise DetectorError(f"detector file not found: {spec}")
-    if _is_torchscript(path):
-        return load_torchscript(path)
-    from inference.demo.model import load_demo
-
-    return load_demo(path)
-
-
-def _is_torchscript(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
-    except zipfile.BadZipFile:
-        return False
-
-
-def load_torchscript(path: Path) -> Detector:
-    """Load an Ultralytics TorchScript export, reading names and input size from ``config.txt``."""
-    extra: dict[str, Any] = {"config.txt": ""}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch 2.9+ marks TorchScript deprecated
-            model = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)  # type: ignore[no-untyped-call]
-    except (RuntimeError, ValueError) as exc:
-        raise DetectorError(f"cannot load TorchScript model {path.name}: {exc}") from exc
-    config = _parse_config(extra["config.txt"], path)
-    model.eval()
-    names = _names(config, path)
-    imgsz = _imgsz(config, path)
-    dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    wrapped: _Model = model if dtype == torch.float32 else _Cast(model, dtype)
-    return Detector(wrapped, names=names, imgsz=imgsz, source=path.name)
-
-
-class _Cast:
-    def __init__(self, model: torch.jit.ScriptModule, dtype: torch.dtype) -> None:
-        self._model, self._dtype = model, dtype
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return _first_tensor(self._model(x.to(self._dtype))).float()
-
-
-def _parse_config(raw: object, path: Path) -> dict[str, Any]:
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    if not text:
-        raise DetectorError(f"{path.name} has no config.txt: not an Ultralytics TorchScript export")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DetectorError(f"{path.name}: config.txt is not JSON ({exc})") from exc
-    if not isinstance(config, dict):
-        raise DetectorError(f"{path.name}: config.txt must hold a JSON object")
-    task = config.get("task", "detect")
-    if task != "detect":
-        raise DetectorError(f"{path.name}: task {task!r} is not supported (only 'detect')")
-    return config
-
-
-def _names(config: dict[str, Any], path: Path) -> list[str]:
-    names = config.get("names")
-    if isinstance(names, dict):
-        try:
-            by_index = {int(k): str(v) for k, v in names.items()}
-        except ValueError as exc:
-            raise DetectorError(f"{path.name}: class indices in names must be integers") from exc
-        return [by_index.get(i, str(i)) for i in range(max(by_index) + 1)] if by_index else []
-    if isinstance(names, list):
-        return [str(n) for n in names]
-    raise DetectorError(f"{path.name}: config.txt has no 'names'")
-
-
-def _imgsz(config: dict[str, Any], path: Path) -> tuple[int, int]:
-    size = config.get("imgsz")
-    if isinstance(size, int):
-        return (size, size)
-    if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
-        return (size[0], size[1])
-    raise DetectorError(f"{path.name}: config.txt has no valid 'imgsz' (got {size!r})")

@@ -12,13 +12,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from core.events import publish
+from briefings.events import BriefingAnnounced, announce
+from briefings.lifecycle import expire_request
+from briefings.schedule import current_slot, due_at, enqueue_tick, expected_tick
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from documents import (
@@ -26,39 +27,21 @@ from documents import (
     BriefingRequest,
     CaptionSource,
     ClassCount,
-    EndReason,
     RequestStatus,
     StoredDetection,
     User,
     briefing_key,
     doc_id,
 )
+from inference.batching import ObservationBatcher
 from inference.cameras import CameraRegistry
-from inference.captions import failure_caption, write_caption
-from inference.llm import LLMClient
 from inference.service import Observation
-from workers.batching import ObservationBatcher
-from workers.lifecycle import end_request
-from workers.scheduling import current_slot, due_at, enqueue_tick, expected_tick
+from language.captions import failure_caption, write_caption
+from language.llm import LLMClient
 
 log = logging.getLogger("briefing.tick")
 RECHECK_AFTER = timedelta(seconds=1)
 CUSTOM_TTL_SECONDS = 5.0
-
-
-def briefing_event(briefing: Briefing) -> dict[str, Any]:
-    """The announced form of a stored briefing: everything a subscriber needs, no store read."""
-    return {
-        "kind": "briefing",
-        "id": str(briefing.id),
-        "request_id": str(briefing.request_id),
-        "seq": briefing.seq,
-        "captured_at": as_utc(briefing.captured_at).isoformat(),
-        "caption": briefing.caption,
-        "counts": [c.model_dump() for c in briefing.counts],
-        "caption_source": briefing.caption_source.value,
-        "error": briefing.error,
-    }
 
 
 @dataclass
@@ -83,12 +66,7 @@ class TickEngine:
         if request is None or request.status != RequestStatus.ACTIVE:
             return "inactive"
         if now >= as_utc(request.ends_at):
-            await end_request(
-                redis=self.arq,
-                request_id=doc_id(request),
-                status=RequestStatus.EXPIRED,
-                reason=EndReason.REACHED_ENDTIME,
-            )
+            await expire_request(redis=self.arq, request=request)
             return "expired"
         expected = await expected_tick(arq=self.arq, request_id=request_id)
         if expected is not None and expected > seq:
@@ -98,7 +76,7 @@ class TickEngine:
         if stored is None:
             stored = await self._produce(request=request, seq=seq, started=now)
         if stored is not None:
-            await publish(redis=self.arq, request_id=request_id, event=briefing_event(stored))
+            await announce(redis=self.arq, request_id=request_id, event=BriefingAnnounced.of(stored))
         await self._chain(request=request, seq=seq + 1)
         return "stored" if stored is not None else "inactive"
 

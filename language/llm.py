@@ -114,10 +114,6 @@ class LLMClient:
         self._clock = clock
         self._spend = redis.register_script(_SPEND_SCRIPT)
 
-    def model_for(self, *, purpose: Purpose) -> str:
-        """The model used for ``purpose``."""
-        return self._models[purpose]
-
     def _budget_key(self, *, user_id: str) -> str:
         hour = int(self._clock() // 3600)
         return f"briefing:llm-calls:{user_id}:{hour}"
@@ -127,11 +123,6 @@ class LLMClient:
             return 0
         extra = SUMMARY_HEADROOM if purpose == "summary" else 0
         return self._calls_per_hour + extra
-
-    async def calls_this_hour(self, *, user_id: str) -> int:
-        """How many LLM calls ``user_id`` has spent in the current clock hour."""
-        raw = await self._redis.get(self._budget_key(user_id=user_id))
-        return int(raw or 0)
 
     async def try_spend(self, *, user_id: str, purpose: Purpose) -> bool:
         """Count one call against the user's hourly budget; False (and nothing counted) if spent."""

@@ -17,10 +17,10 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from redis.exceptions import RedisError
 
-from core.events import publish
+from briefings.events import EndAnnounced, announce
+from briefings.schedule import enqueue_tick
 from core.time import local_name, utcnow
 from documents import BriefingRequest, EndReason, RequestStatus, User, doc_id
-from workers.scheduling import enqueue_tick
 
 log = logging.getLogger("briefing.lifecycle")
 
@@ -77,8 +77,15 @@ async def end_request(
         {"_id": ended.owner_id, "active_request_id": request_id}, {"$set": {"active_request_id": None}}
     )
     try:
-        await publish(redis=redis, request_id=str(request_id), event={"kind": "ended", "reason": reason.value})
+        await announce(redis=redis, request_id=str(request_id), event=EndAnnounced(reason=reason))
     except (RedisError, OSError) as error:
         # Subscribers re-read the store when their stream resumes, so the end still reaches them.
         log.warning("could not announce the end of %s: %s", request_id, error)
     return ended
+
+
+async def expire_request(*, redis: ArqRedis, request: BriefingRequest) -> BriefingRequest | None:
+    """End an ACTIVE request whose end time has come (REACHED_ENDTIME)."""
+    return await end_request(
+        redis=redis, request_id=doc_id(request), status=RequestStatus.EXPIRED, reason=EndReason.REACHED_ENDTIME
+    )

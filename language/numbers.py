@@ -1,6 +1,6 @@
 """Find every number a caption states, in Korean or English, with where it stands.
 
-The caption validator (``inference.captions``) needs to know each number a model wrote and its
+The caption validator (``language.captions``) needs to know each number a model wrote and its
 position, so it can compare the number with the detector's counts and pair it with the class word
 next to it. This module only reads text: digits (``2``, ``2명``), native Korean numerals before a
 counter (``두 명``, ``한 분``, ``스물한 명``) or standing alone (``둘이``, ``하나``), Sino-Korean numerals

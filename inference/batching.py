@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from inference.service import InferenceService, Observation
 
@@ -43,13 +42,13 @@ class ObservationBatcher:
 
     def _start_batch(self) -> None:
         batch, self._pending, self._flush = self._pending, {}, None
-        task = asyncio.create_task(self._run(batch, at=None))
+        task = asyncio.create_task(self._run(batch))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run(self, batch: dict[str, asyncio.Future[Observation]], *, at: datetime | None) -> None:
+    async def _run(self, batch: dict[str, asyncio.Future[Observation]]) -> None:
         try:
-            results = await self._service.observe(list(batch), at=at)
+            results = await self._service.observe(list(batch))
         except Exception as error:  # the service never raises for a camera; this is a bug guard
             for future in batch.values():
                 if not future.done():

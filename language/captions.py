@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from inference.llm import ChatMessage, LLMClient, LLMUnavailable
-from inference.numbers import NOBODY_PATTERN, NumberMention, extract_numbers, mask_non_counts
+from language.llm import ChatMessage, LLMClient, LLMUnavailable
+from language.numbers import NOBODY_PATTERN, NumberMention, extract_numbers, mask_non_counts
+from language.style import DEFAULT_CUSTOM, CaptionStyle, order_labels, read_style
 
 __all__ = [
     "DEFAULT_CUSTOM",
@@ -35,9 +36,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CUSTOM: tuple[str, ...] = ("한국어로 말해줘", "공손하게 말해줘", "간단명료하게 말해줘")
 _MAX_CAPTION_CHARS = 400
-_LABEL_ORDER = ("male", "female", "person")
 
 # Words that name each class, Korean and English. A label not listed must appear literally.
 _CLASS_WORDS: dict[str, tuple[str, ...]] = {
@@ -103,44 +102,6 @@ class CaptionCheck:
         return not self.problems
 
 
-@dataclass(frozen=True, slots=True)
-class CaptionStyle:
-    """What the template understood from the user's instructions."""
-
-    language: Literal["ko", "en"] = "ko"
-    polite: bool = True
-    concise: bool = False
-
-
-# --- reading the instructions ----------------------------------------------------------------
-
-_LANGUAGE_CUES: tuple[tuple[re.Pattern[str], Literal["ko", "en"]], ...] = (
-    (re.compile(r"영어|영문|english", re.IGNORECASE), "en"),
-    (re.compile(r"한국어|한글|국어|korean", re.IGNORECASE), "ko"),
-)
-_POLITE = re.compile(r"공손|존댓말|존대|정중|높임|예의|polite|formal|courteous", re.IGNORECASE)
-_CASUAL = re.compile(r"반말|편하게|친근|친구처럼|casual|informal|friendly", re.IGNORECASE)
-_CONCISE = re.compile(r"간단|간결|짧게|짧은|요약|concise|brief|short|succinct", re.IGNORECASE)
-
-
-def read_style(custom: Sequence[str]) -> CaptionStyle:
-    """The language, politeness and brevity the instructions ask for; later instructions win."""
-    language: Literal["ko", "en"] = "ko"
-    polite = True
-    concise = False
-    for instruction in custom:
-        for pattern, lang in _LANGUAGE_CUES:
-            if pattern.search(instruction):
-                language = lang
-        if _CASUAL.search(instruction):
-            polite = False
-        elif _POLITE.search(instruction):
-            polite = True
-        if _CONCISE.search(instruction):
-            concise = True
-    return CaptionStyle(language=language, polite=polite, concise=concise)
-
-
 # --- templates --------------------------------------------------------------------------------
 
 _KO_WORDS = {"male": "남자", "female": "여자", "person": "손님"}
@@ -153,9 +114,7 @@ _EN_WORDS = {
 
 def _present(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """Non-zero classes, male, female and person first, then the others in the given order."""
-    known = [(label, counts[label]) for label in _LABEL_ORDER if counts.get(label, 0) > 0]
-    others = [(k, v) for k, v in counts.items() if k not in _LABEL_ORDER and v > 0]
-    return known + others
+    return [(label, counts[label]) for label in order_labels(counts) if counts[label] > 0]
 
 
 def _ko_subject(phrase: str) -> str:

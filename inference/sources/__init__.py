@@ -1,0 +1,1 @@
+"""Camera sources: :mod:`.spec` parses them (no heavy imports), :mod:`.readers` opens them."""

@@ -1,0 +1,1 @@
+"""Language: the LLM client, captions, number words, summaries and the owner's style."""
