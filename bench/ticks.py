@@ -151,7 +151,7 @@ async def bench(
         ).model_copy(update=overrides)
         print(f"machine: {cores()}")
         print(
-            f"settings: poll delay {settings.worker_poll_seconds * 1e3:g} ms, batch window "
+            f"settings: tick batch window {settings.tick_batch_window_seconds * 1e3:g} ms, batch window "
             f"{settings.batch_window_seconds * 1e3:g} ms, max_jobs {settings.worker_max_jobs}, interval 1 s, "
             f"camera demo, template captions"
         )
@@ -279,14 +279,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window (default 20)")
     parser.add_argument("--aligned", action="store_true", help="start every request at the same instant")
     parser.add_argument("--batch-window", type=float, help="BRIEFING_BATCH_WINDOW_SECONDS (default: settings)")
-    parser.add_argument("--poll", type=float, help="BRIEFING_WORKER_POLL_SECONDS (default: settings)")
+    parser.add_argument("--tick-window", type=float, help="BRIEFING_TICK_BATCH_WINDOW_SECONDS (default: settings)")
     parser.add_argument("--max-jobs", type=int, help="BRIEFING_WORKER_MAX_JOBS (default: settings)")
     args = parser.parse_args(argv)
     overrides = {
         k: v
         for k, v in (
             ("batch_window_seconds", args.batch_window),
-            ("worker_poll_seconds", args.poll),
+            ("tick_batch_window_seconds", args.tick_window),
             ("worker_max_jobs", args.max_jobs),
         )
         if v is not None

@@ -16,8 +16,9 @@ from typing import Annotated, Final, Literal
 from beanie import PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from core.events import EventHub, publish
+from core.events import EventHub, publish, queue_publish
 from core.time import as_utc
 from documents import Briefing, CaptionSource, ClassCount, EndReason
 
@@ -99,6 +100,11 @@ def parse_event(payload: str) -> BriefingAnnounced | EndAnnounced:
 async def announce(*, redis: Redis, request_id: str, event: BriefingAnnounced | EndAnnounced) -> None:
     """Put an event on the request's stream (after the store has it)."""
     await publish(redis=redis, request_id=request_id, payload=event.model_dump_json())
+
+
+def queue_announce(*, pipe: Pipeline, request_id: str, event: BriefingAnnounced | EndAnnounced) -> None:
+    """Add an announcement to a pipeline that the caller executes (after the store has the events)."""
+    queue_publish(pipe=pipe, request_id=request_id, payload=event.model_dump_json())
 
 
 def event_hub(*, redis_url: str, queue_size: int) -> EventHub[Inbound]:

@@ -17,12 +17,18 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from redis.exceptions import RedisError
 
-from briefings.events import EndAnnounced, announce
+from briefings.events import EndAnnounced, queue_announce
 from briefings.schedule import enqueue_tick
-from core.time import local_name, utcnow
+from core.time import as_utc, local_name, utcnow
 from documents import BriefingRequest, EndReason, RequestStatus, User, doc_id
+from documents.transient import retry_transient
 
 log = logging.getLogger("briefing.lifecycle")
+
+
+def ended_key(*, request_id: str) -> str:
+    """Redis key set when a request ends (its value is the reason)."""
+    return f"briefing:ended:{request_id}"
 
 
 async def start_request(
@@ -39,9 +45,12 @@ async def start_request(
         ends_at=ends_at,
         camera_id=camera_id,
     )
-    await request.insert()
-    before = await User.get_pymongo_collection().find_one_and_update(
-        {"_id": user.id}, {"$set": {"active_request_id": request.id}}, return_document=ReturnDocument.BEFORE
+    await retry_transient(request.insert, what="store a request")
+    before = await retry_transient(
+        lambda: User.get_pymongo_collection().find_one_and_update(
+            {"_id": user.id}, {"$set": {"active_request_id": request.id}}, return_document=ReturnDocument.BEFORE
+        ),
+        what="swap the active request",
     )
     previous = (before or {}).get("active_request_id")
     if previous is not None and previous != request.id:
@@ -65,19 +74,31 @@ async def end_request(
     *, redis: ArqRedis, request_id: PydanticObjectId, status: RequestStatus, reason: EndReason
 ) -> BriefingRequest | None:
     """End an ACTIVE request; None when it had already ended (someone else won)."""
-    raw = await BriefingRequest.get_pymongo_collection().find_one_and_update(
-        {"_id": request_id, "status": RequestStatus.ACTIVE.value},
-        {"$set": {"status": status.value, "end_reason": reason.value, "ended_at": utcnow()}},
-        return_document=ReturnDocument.AFTER,
+    raw = await retry_transient(
+        lambda: BriefingRequest.get_pymongo_collection().find_one_and_update(
+            {"_id": request_id, "status": RequestStatus.ACTIVE.value},
+            {"$set": {"status": status.value, "end_reason": reason.value, "ended_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        ),
+        what="end a request",
     )
     if raw is None:
         return None
     ended: BriefingRequest = BriefingRequest.model_validate(raw)
-    await User.get_pymongo_collection().update_one(
-        {"_id": ended.owner_id, "active_request_id": request_id}, {"$set": {"active_request_id": None}}
+    await retry_transient(
+        lambda: User.get_pymongo_collection().update_one(
+            {"_id": ended.owner_id, "active_request_id": request_id}, {"$set": {"active_request_id": None}}
+        ),
+        what="clear the active request",
     )
     try:
-        await announce(redis=redis, request_id=str(request_id), event=EndAnnounced(reason=reason))
+        async with redis.pipeline(transaction=False) as pipe:
+            # The flag lets workers, which cache running requests, stop ticking without a store read.
+            # It outlives every tick still queued (none is due after the end time).
+            flag_ttl = max(3600, int((as_utc(ended.ends_at) - utcnow()).total_seconds()) + 3600)
+            pipe.set(ended_key(request_id=str(request_id)), reason.value, ex=flag_ttl)
+            queue_announce(pipe=pipe, request_id=str(request_id), event=EndAnnounced(reason=reason))
+            await pipe.execute()
     except (RedisError, OSError) as error:
         # Subscribers re-read the store when their stream resumes, so the end still reaches them.
         log.warning("could not announce the end of %s: %s", request_id, error)

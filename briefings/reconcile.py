@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 from beanie import PydanticObjectId
 
 from briefings.lifecycle import expire_request
-from briefings.schedule import enqueue_tick, expected_tick, tick_pending
+from briefings.schedule import enqueue_ticks, expected_ticks, ticks_pending
 from core.time import as_utc, utcnow
 from documents import Briefing, BriefingRequest, RequestStatus, doc_id
 
@@ -21,20 +21,26 @@ log = logging.getLogger("briefing.reconcile")
 
 
 async def reconcile(*, arq: ArqRedis) -> int:
-    """Re-enqueue the next tick of every active request that has none; returns how many."""
-    restored = 0
+    """Re-enqueue the next tick of every active request that has none; returns how many.
+
+    A few round trips whatever the number of requests (one read of the active requests, one MGET,
+    one pipeline of EXISTS, one enqueue), so a worker running hundreds of briefings does not stall
+    its ticks every reconcile period."""
     now = utcnow()
+    live: list[BriefingRequest] = []
     async for request in BriefingRequest.find(BriefingRequest.status == RequestStatus.ACTIVE):
         if as_utc(request.ends_at) <= now:
             await expire_request(redis=arq, request=request)
-            continue
-        following = await expected_tick(arq=arq, request_id=str(request.id))
-        if following is None:  # Redis lost it: the tick after the last stored one
-            following = await _next_seq(request_id=doc_id(request))
-        if await tick_pending(arq=arq, request_id=str(request.id), seq=following):
-            continue
-        if await enqueue_tick(arq=arq, request=request, seq=following):
-            restored += 1
+        else:
+            live.append(request)
+    remembered = await expected_ticks(arq=arq, request_ids=[str(r.id) for r in live])
+    following = [
+        seq if seq is not None else await _next_seq(request_id=doc_id(r))  # Redis lost it: after the last stored
+        for r, seq in zip(live, remembered, strict=True)
+    ]
+    pending = await ticks_pending(arq=arq, ticks=[(str(r.id), seq) for r, seq in zip(live, following, strict=True)])
+    missing = [(r, seq) for r, seq, busy in zip(live, following, pending, strict=True) if not busy]
+    restored = sum(await enqueue_ticks(arq=arq, ticks=missing))
     if restored:
         log.warning("reconciler restored %d tick(s)", restored)
     return restored

@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from briefings.events import BriefingAnnounced, announce
 from briefings.lifecycle import expire_request
-from briefings.schedule import current_slot, due_at, enqueue_tick, expected_tick
+from briefings.schedule import current_slot, due_at
+from briefings.tickstore import Finish, TickStore
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from documents import (
@@ -52,6 +51,7 @@ class TickEngine:
     arq: ArqRedis
     cameras: CameraRegistry
     batcher: ObservationBatcher
+    store: TickStore
     llm: LLMClient | None
     _customs: dict[PydanticObjectId, tuple[float, list[str]]] = field(default_factory=dict)
 
@@ -62,22 +62,21 @@ class TickEngine:
         then can the briefing already be stored, so only then is it looked up first.
         """
         now = started or utcnow()
-        request = await BriefingRequest.get(PydanticObjectId(request_id))
-        if request is None or request.status != RequestStatus.ACTIVE:
+        loaded = await self.store.load(request_id)
+        request = loaded.request
+        if request is None or loaded.ended:
             return "inactive"
         if now >= as_utc(request.ends_at):
             await expire_request(redis=self.arq, request=request)
+            self.store.forget_request(request_id)
             return "expired"
-        expected = await expected_tick(arq=self.arq, request_id=request_id)
-        if expected is not None and expected > seq:
+        if loaded.expected is not None and loaded.expected > seq:
             return "stale"  # a re-run of a tick whose chain already moved on (e.g. after a timeout)
         seq = await self._catch_up(request=request, seq=seq, now=now)
         stored = None if first_try else await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
             stored = await self._produce(request=request, seq=seq, started=now)
-        if stored is not None:
-            await announce(redis=self.arq, request_id=request_id, event=BriefingAnnounced.of(stored))
-        await self._chain(request=request, seq=seq + 1)
+        await self.store.finish(Finish(request=request, stored=stored, next_seq=seq + 1))
         return "stored" if stored is not None else "inactive"
 
     async def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> int:
@@ -88,12 +87,7 @@ class TickEngine:
         slot = current_slot(request=request, now=now)
         skipped = max(0, slot - seq)
         if skipped:
-            try:
-                await BriefingRequest.get_pymongo_collection().update_one(
-                    {"_id": request.id}, {"$inc": {"skipped_ticks": skipped}}
-                )
-            except PyMongoError as error:  # bookkeeping only: the tick itself must go on
-                log.warning("request %s: could not count %d skipped tick(s): %s", request.id, skipped, error)
+            await self.store.count_skipped(request_id=doc_id(request), skipped=skipped)
             log.warning(
                 "request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped
             )
@@ -109,15 +103,12 @@ class TickEngine:
         )
         if utcnow() - started > RECHECK_AFTER:
             # A slow tick (an LLM caption) re-reads the status, so that a briefing ended meanwhile
-            # gets nothing after its end; a fast one relies on the read it started with.
+            # gets nothing after its end; a fast one relies on the state it started with.
             fresh = await BriefingRequest.get(doc_id(request))
             if fresh is None or fresh.status != RequestStatus.ACTIVE:
+                self.store.forget_request(str(request.id))
                 return None
-        try:
-            await briefing.insert()
-        except DuplicateKeyError:
-            return await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
-        return briefing
+        return await self.store.insert(briefing)
 
     async def _custom(self, *, owner_id: PydanticObjectId) -> list[str]:
         """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker."""
@@ -168,8 +159,3 @@ class TickEngine:
                 for d in observation.detections
             ],
         )
-
-    async def _chain(self, *, request: BriefingRequest, seq: int) -> None:
-        # The store needs no "next tick" bookkeeping: the reconciler derives it from the last
-        # stored seq, so a crash between storing and queueing loses nothing.
-        await enqueue_tick(arq=self.arq, request=request, seq=seq)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger("briefing.events")
@@ -40,11 +41,16 @@ E = TypeVar("E")
 
 async def publish(*, redis: Redis, request_id: str, payload: str) -> None:
     """Announce an event (serialised by the domain) on the request's stream."""
-    key = stream_key(request_id)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": payload}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.expire(key, STREAM_TTL_SECONDS)
+        queue_publish(pipe=pipe, request_id=request_id, payload=payload)
         await pipe.execute()
+
+
+def queue_publish(*, pipe: Pipeline, request_id: str, payload: str) -> None:
+    """Add an announcement to a pipeline (for callers that batch several)."""
+    key = stream_key(request_id)
+    pipe.xadd(key, {"event": payload}, maxlen=STREAM_MAXLEN, approximate=True)
+    pipe.expire(key, STREAM_TTL_SECONDS)
 
 
 class Overflow(Exception):

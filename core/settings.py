@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     ws_init_timeout_seconds: float = 10.0
     ws_max_operations: int = 10
+    ws_per_message_deflate: bool = False
 
     # --- accounts ---------------------------------------------------------------------------
     token_ttl_hours: float = 720.0
@@ -64,7 +65,9 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = 256
     reconcile_interval_seconds: float = 60.0
     tick_timeout_seconds: int = 30
-    worker_poll_seconds: float = 0.005
+    worker_idle_check_seconds: float = 1.0
+    tick_batch_window_seconds: float = 0.002
+    request_cache_seconds: float = 10.0
     worker_max_jobs: int = 200
     batch_window_seconds: float = 0.005
     observation_reuse_seconds: float = 0.5

@@ -113,7 +113,9 @@ def start_ferretdb(*, port: int | None = None, data_dir: Path | None = None, dat
         [
             _binary("ferretdb"),
             "--handler=sqlite",
-            f"--sqlite-url=file:{workdir}/",
+            # Writers take SQLite's lock when their transaction begins, so a write never fails with
+            # SQLITE_BUSY upgrading a read lock (the busy timeout only helps a waiting BEGIN).
+            f"--sqlite-url=file:{workdir}/?_txlock=immediate",
             f"--state-dir={workdir}",
             f"--listen-addr=127.0.0.1:{port}",
             "--telemetry=disable",

@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from core.security import new_token, token_digest
 from core.time import as_utc, utcnow
 from documents import Session, User, doc_id
+from documents.transient import retry_transient
 from language.style import DEFAULT_CUSTOM
 from resolvers.context import Context, Services
 from resolvers.errors import bad_input, rate_limited, unauthenticated
@@ -70,7 +71,7 @@ async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
 async def _signup(*, services: Services, username: str, password: str) -> tuple[User, str]:
     user = User(username=username, password_hash=await services.passwords.hash(password), custom=list(DEFAULT_CUSTOM))
     try:
-        await user.insert()
+        await retry_transient(user.insert, what="sign up")
     except DuplicateKeyError:
         # Someone signed up with the same name a moment ago: this is now a login.
         existing = await User.find_one(User.username == username)
@@ -92,9 +93,10 @@ async def issue_token(*, services: Services, user_id: PydanticObjectId) -> str:
     token = new_token()
     now = utcnow()
     ttl = timedelta(hours=services.settings.token_ttl_hours)
-    await Session(
+    session = Session(
         token_hash=token_digest(token), user_id=user_id, created_at=now, last_used_at=now, expires_at=now + ttl
-    ).insert()
+    )
+    await retry_transient(session.insert, what="store a session")
     return token
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from documents import User
+from documents.transient import retry_transient
 from resolvers.errors import bad_input
 
 MAX_ITEMS = 20
@@ -29,6 +30,8 @@ def normalise_custom(custom: list[str]) -> list[str]:
 async def update_custom(*, user: User, custom: list[str]) -> str:
     """Replace the user's instructions; returns the original API's success message."""
     cleaned = normalise_custom(custom)
-    await User.find_one(User.id == user.id).update({"$set": {"custom": cleaned}})
+    await retry_transient(
+        lambda: User.find_one(User.id == user.id).update({"$set": {"custom": cleaned}}), what="update instructions"
+    )
     user.custom = cleaned
     return UPDATED

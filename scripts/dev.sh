@@ -17,7 +17,7 @@ trap cleanup INT TERM EXIT
 MONGO_PORT="${DEV_MONGO_PORT:-27017}"
 REDIS_PORT="${DEV_REDIS_PORT:-6379}"
 if [ -z "${MONGODB_URI:-}" ]; then
-  "$TOOLS/ferretdb" --handler=sqlite --sqlite-url="file:$PWD/var/ferretdb/" --state-dir="$PWD/var/ferretdb" \
+  "$TOOLS/ferretdb" --handler=sqlite --sqlite-url="file:$PWD/var/ferretdb/?_txlock=immediate" --state-dir="$PWD/var/ferretdb" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --telemetry=disable --debug-addr=- --log-level=warn &
   pids+=($!)
   started_ports+=("$MONGO_PORT")

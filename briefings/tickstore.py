@@ -1,0 +1,157 @@
+"""The tick's store and Redis traffic, group-committed across the ticks of a moment.
+
+Ticks due together (one worker runs them as concurrent tasks) share their round trips:
+
+* **load**: one `MGET` of every tick's chain position and end flag; the requests themselves come
+  from a worker-side cache (their schedule never changes) that is re-read from the store at most
+  every `ttl` seconds per request, and dropped when Redis says the request ended or when Redis was
+  unreachable (so a missed end flag cannot outlive an outage);
+* **store**: one `insert_many(ordered=False)` for every briefing (a duplicate key from an arq
+  retry is not an error: that briefing is read back);
+* **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue;
+* **skips**: one bulk `$inc` of `skipped_ticks` for every late tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from beanie import PydanticObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from briefings.events import BriefingAnnounced, queue_announce
+from briefings.lifecycle import ended_key
+from briefings.schedule import enqueue_ticks, next_tick_key
+from core.coalesce import Coalescer
+from documents import Briefing, BriefingRequest, RequestStatus
+from documents.transient import retry_transient
+
+log = logging.getLogger("briefing.tick")
+_DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a tick starts from: its request (None if gone), whether Redis says it ended, and the
+    tick its chain expects next (None when Redis does not remember)."""
+
+    request: BriefingRequest | None
+    ended: bool
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The end of one tick: announce `stored` (if any), then queue tick `next_seq`."""
+
+    request: BriefingRequest
+    stored: Briefing | None
+    next_seq: int
+
+
+class TickStore:
+    """Batched reads and writes of the ticks running in one worker."""
+
+    def __init__(self, *, arq: ArqRedis, window: float, ttl: float) -> None:
+        self._arq = arq
+        self._ttl = ttl
+        self._requests: dict[str, tuple[float, BriefingRequest]] = {}
+        self._loads = Coalescer[str, Loaded](flush=self._load_many, window=window)
+        self._inserts = Coalescer[Briefing, Briefing | None](flush=self._insert_many, window=window)
+        self._finishes = Coalescer[Finish, None](flush=self._finish_many, window=window)
+        self._skips = Coalescer[tuple[PydanticObjectId, int], None](flush=self._skip_many, window=window)
+
+    async def load(self, request_id: str) -> Loaded:
+        """The request of a tick, its end flag and its chain position."""
+        return await self._loads.submit(request_id)
+
+    async def insert(self, briefing: Briefing) -> Briefing | None:
+        """Store a briefing; the stored one when it already existed, None if it vanished."""
+        return await self._inserts.submit(briefing)
+
+    async def finish(self, finish: Finish) -> None:
+        """Announce a stored briefing and queue the next tick."""
+        await self._finishes.submit(finish)
+
+    async def count_skipped(self, *, request_id: PydanticObjectId, skipped: int) -> None:
+        """Add to a request's `skipped_ticks` (bookkeeping: failures are logged, not raised)."""
+        try:
+            await self._skips.submit((request_id, skipped))
+        except PyMongoError as error:
+            log.warning("request %s: could not count %d skipped tick(s): %s", request_id, skipped, error)
+
+    def forget(self) -> None:
+        """Drop every cached request (Redis was unreachable: end flags may have been missed)."""
+        self._requests.clear()
+
+    def forget_request(self, request_id: str) -> None:
+        """Drop one cached request (it ended)."""
+        self._requests.pop(request_id, None)
+
+    async def _load_many(self, request_ids: list[str]) -> list[Loaded]:
+        keys: list[str] = []
+        for request_id in request_ids:
+            keys += [next_tick_key(request_id=request_id), ended_key(request_id=request_id)]
+        try:
+            values = await self._arq.mget(keys)
+        except Exception:
+            self.forget()
+            raise
+        now = time.monotonic()
+        stale = sorted({rid for rid in request_ids if now - self._requests.get(rid, (-1e18, None))[0] >= self._ttl})
+        fresh = await asyncio.gather(*(BriefingRequest.get(PydanticObjectId(rid)) for rid in stale))
+        for request_id, request in zip(stale, fresh, strict=True):
+            if request is not None and request.status == RequestStatus.ACTIVE:
+                self._requests[request_id] = (now, request)
+            else:
+                self._requests.pop(request_id, None)
+        loaded: list[Loaded] = []
+        for i, request_id in enumerate(request_ids):
+            expected, ended = values[2 * i], values[2 * i + 1]
+            if ended is not None:
+                self._requests.pop(request_id, None)
+            cached = self._requests.get(request_id)
+            loaded.append(
+                Loaded(
+                    request=cached[1] if cached is not None else None,
+                    ended=ended is not None,
+                    expected=int(expected) if expected is not None else None,
+                )
+            )
+        return loaded
+
+    async def _insert_many(self, briefings: list[Briefing]) -> list[Briefing | None]:
+        duplicates: set[int] = set()
+        try:
+            await retry_transient(lambda: Briefing.insert_many(briefings, ordered=False), what="store briefings")
+        except BulkWriteError as error:
+            for failure in error.details.get("writeErrors", []):
+                if failure.get("code") != _DUPLICATE_KEY:
+                    raise
+                duplicates.add(int(failure["index"]))
+        results: list[Briefing | None] = list(briefings)
+        for index in duplicates:  # an arq retry: the first run stored it
+            results[index] = await Briefing.get(briefings[index].id)
+        return results
+
+    async def _finish_many(self, finishes: list[Finish]) -> Sequence[None]:
+        async with self._arq.pipeline(transaction=False) as pipe:
+            for finish in finishes:
+                if finish.stored is not None:
+                    event = BriefingAnnounced.of(finish.stored)
+                    queue_announce(pipe=pipe, request_id=str(finish.request.id), event=event)
+            await enqueue_ticks(arq=self._arq, ticks=[(f.request, f.next_seq) for f in finishes], pipe=pipe)
+            await pipe.execute()
+        return [None] * len(finishes)
+
+    async def _skip_many(self, skips: list[tuple[PydanticObjectId, int]]) -> Sequence[None]:
+        operations = [UpdateOne({"_id": request_id}, {"$inc": {"skipped_ticks": n}}) for request_id, n in skips]
+        collection = BriefingRequest.get_pymongo_collection()
+        await retry_transient(lambda: collection.bulk_write(operations, ordered=False), what="count skipped ticks")
+        return [None] * len(skips)
