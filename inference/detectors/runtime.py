@@ -10,15 +10,17 @@ are mapped back to each frame with tensor arithmetic.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
-from torchvision.ops import batched_nms
 
 from inference.detection import DEFAULT_CONFIDENCE, DEFAULT_IOU, Detection, DetectorError
 
@@ -27,6 +29,34 @@ Frame = NDArray[np.uint8]
 MAX_DETECTIONS = 300
 MAX_CANDIDATES = 30_000
 PAD_VALUE = 114
+
+
+@functools.cache
+def _nms_kernel() -> Any:
+    """torchvision's compiled NMS operator, loaded without importing the torchvision package.
+
+    Importing `torchvision.ops` imports torchvision's model zoo and `torch._dynamo` (measured: 11 s
+    on this project's 2-core machine under load, more than torch itself), which every worker start
+    and restart paid for one function. The operator library is the same one torchvision loads."""
+    spec = importlib.util.find_spec("torchvision")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in map(Path, folders):
+        for library in sorted(folder.glob("_C_stable*.so")) + sorted(folder.glob("_C.*so")):
+            torch.ops.load_library(str(library))  # type: ignore[no-untyped-call]
+            return torch.ops.torchvision.nms
+    from torchvision.ops import nms  # an unusual build: let torchvision find its kernel
+
+    return nms
+
+
+def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, iou: float) -> torch.Tensor:
+    """Indices kept by per-class NMS, by score descending (torchvision's coordinate trick: boxes of
+    different classes are moved apart so that one NMS call never suppresses across classes)."""
+    if boxes.numel() == 0:
+        return torch.empty((0,), dtype=torch.int64)
+    offsets = classes.to(boxes) * (boxes.max() + 1)
+    kept: torch.Tensor = _nms_kernel()(boxes + offsets[:, None], scores, iou)
+    return kept
 
 
 class Model(Protocol):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import torch
 from inference.detection import Detection, DetectorError
 from inference.detectors.registry import load_detector
 from inference.detectors.runtime import letterbox
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Crafted predictions in 64x64 input pixels: (cx, cy, w, h, score class 0, score class 1).
 _PREDICTIONS = [
@@ -111,3 +115,22 @@ def test_given_a_torchscript_without_config_when_loading_then_a_clear_error_is_r
 def test_given_a_missing_file_when_loading_then_a_clear_error_is_raised(tmp_path: Path) -> None:
     with pytest.raises(DetectorError, match="not found"):
         load_detector(str(tmp_path / "nope.pt"))
+
+
+def test_detecting_loads_the_nms_kernel_without_importing_the_torchvision_package() -> None:
+    # given a fresh process (torchvision's package import costs seconds of worker start-up)
+    script = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from inference.detectors.registry import load_detector\n"
+        "from inference.synthetic import render\n"
+        "frame = render(7, datetime(2026, 1, 1, tzinfo=UTC))\n"
+        "found = load_detector('demo').detect([frame.image])[0]\n"
+        "print(len(found), sum(frame.counts().values()), 'torchvision' in sys.modules)\n"
+    )
+    # when it detects people with the demo model
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    # then it found them through torchvision's kernel, and the torchvision package was never imported
+    assert done.returncode == 0, done.stderr
+    found, truth, imported = done.stdout.split()
+    assert found == truth and imported == "False"
