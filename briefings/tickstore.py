@@ -104,7 +104,7 @@ class TickStore:
             self.forget()
             raise
         now = time.monotonic()
-        stale = sorted({rid for rid in request_ids if now - self._requests.get(rid, (-1e18, None))[0] >= self._ttl})
+        stale = sorted({rid for rid in request_ids if self._age(rid, now=now) >= self._ttl})
         fresh = await asyncio.gather(*(BriefingRequest.get(PydanticObjectId(rid)) for rid in stale))
         for request_id, request in zip(stale, fresh, strict=True):
             if request is not None and request.status == RequestStatus.ACTIVE:
@@ -125,6 +125,10 @@ class TickStore:
                 )
             )
         return loaded
+
+    def _age(self, request_id: str, *, now: float) -> float:
+        cached = self._requests.get(request_id)
+        return now - cached[0] if cached is not None else float("inf")
 
     async def _insert_many(self, briefings: list[Briefing]) -> list[Briefing | None]:
         duplicates: set[int] = set()
