@@ -26,8 +26,8 @@ class EndtimeError(ValueError):
     """The endtime text is not one of the accepted forms, or not in the allowed window."""
 
 
-_CLOCK_24 = re.compile(r"^(\d{1,2}):(\d{2})$")
-_CLOCK_12 = re.compile(r"^(\d{1,2}):(\d{2})\s*([AaPp])\.?\s*[Mm]\.?$")
+_CLOCK_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_CLOCK_12 = re.compile(r"([0-9]{1,2}):([0-9]{2})\s*([AaPp])\.?\s*[Mm]\.?")
 
 
 def _next_local(*, hour: int, minute: int, now: datetime, tz: ZoneInfo) -> datetime:
@@ -39,10 +39,10 @@ def _next_local(*, hour: int, minute: int, now: datetime, tz: ZoneInfo) -> datet
 
 
 def _clock(text: str) -> tuple[int, int] | None:
-    if match := _CLOCK_24.match(text):
+    if match := _CLOCK_24.fullmatch(text):
         hour, minute = int(match[1]), int(match[2])
         return (hour, minute) if hour < 24 and minute < 60 else None
-    if match := _CLOCK_12.match(text):
+    if match := _CLOCK_12.fullmatch(text):
         hour, minute, half = int(match[1]), int(match[2]), match[3].upper()
         if not 1 <= hour <= 12 or minute >= 60:
             return None
@@ -57,6 +57,8 @@ def parse_endtime(*, text: str, now: datetime, tz: ZoneInfo, max_ahead: timedelt
     tomorrow. The result must lie in the future and at most `max_ahead` after `now`.
     """
     cleaned = text.strip()
+    if not cleaned.isascii():  # `١٢:٣٠` or `１２:３０` would parse as digits and be stored as such
+        raise EndtimeError(f"endtime {_quote(text)} must be written with ASCII digits")
     clock = _clock(cleaned)
     if clock is not None:
         moment = _next_local(hour=clock[0], minute=clock[1], now=now, tz=tz)
@@ -76,3 +78,8 @@ def parse_endtime(*, text: str, now: datetime, tz: ZoneInfo, max_ahead: timedelt
         hours = max_ahead.total_seconds() / 3600
         raise EndtimeError(f"endtime {text!r} is more than {hours:g} hours ahead")
     return moment
+
+
+def _quote(text: str, *, limit: int = 100) -> str:
+    """`text` quoted for an error message, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")

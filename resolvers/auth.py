@@ -19,7 +19,7 @@ from language.style import DEFAULT_CUSTOM
 from resolvers.context import Context, Services
 from resolvers.errors import bad_input, rate_limited, unauthenticated
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 WRONG_CREDENTIALS = "Wrong username or password"
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -37,7 +37,7 @@ class LoginOutcome:
 
 def validate_credentials(*, username: str, password: str) -> str:
     """Check the shape of a username and password; returns the username to use."""
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):  # `$` would accept "victim\n"
         raise bad_input("Usernames are 3 to 32 characters: letters, digits, '_', '.' or '-'", field="username")
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise bad_input(f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long", field="password")

@@ -91,7 +91,7 @@ def test_backoff_is_per_username(gql: GraphQLClient) -> None:
 
 
 def test_invalid_usernames_are_bad_input(gql: GraphQLClient) -> None:
-    for name in ["ab", "x" * 33, "has space", "semi;colon", "한글이름"]:
+    for name in ["ab", "x" * 33, "has space", "semi;colon", "한글이름", "victim\n", "victim\r\n"]:
         body = gql(LOGIN, {"u": name, "p": "correct horse"})
         assert error_codes(body) == ["BAD_USER_INPUT"], name
         assert "3 to 32 characters" in body["errors"][0]["message"]

@@ -120,6 +120,8 @@ def test_reload_briefing_of_an_ended_request_replays_and_ends_at_once(
         ({"i": 86_401, "e": "23:00"}, "interval"),
         ({"i": 5, "e": "25:00"}, "endtime"),
         ({"i": 5, "e": "tomorrow"}, "endtime"),
+        ({"i": 5, "e": "١٢:٣٠"}, "endtime"),
+        ({"i": 5, "e": "１２:３０"}, "endtime"),
         ({"i": 5, "e": "2020-01-01T00:00:00+09:00"}, "endtime"),
         ({"i": 5, "e": in_seconds(25 * 3600)}, "endtime"),
         ({"i": 5, "e": "23:00", "c": "lobby"}, "cameraId"),
