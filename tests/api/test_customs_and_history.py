@@ -45,6 +45,19 @@ def test_custom_rejects_blank_and_overlong_items(gql: GraphQLClient) -> None:
     assert gql(UPDATE, {"c": ["x" * 200]}, token=token)["data"] is not None
 
 
+def test_custom_rejects_control_bidi_and_zero_width_only_items_and_keeps_the_old_list(gql: GraphQLClient) -> None:
+    # given a user with the default instructions
+    token = gql.login("dave")
+    for item in ["nul\x00here", "\x1b[31mred\x1b[0m", "abc\u202edcba", "\u200b\u200b", "tab\tok?"]:
+        # when an instruction holds a NUL, an ANSI escape, a bidi override, only zero-width spaces, a tab
+        body = gql(UPDATE, {"c": ["fine", item]}, token=token)
+        # then it is refused, naming the field, and nothing changes
+        assert error_codes(body) == ["BAD_USER_INPUT"], item
+        assert body["errors"][0]["extensions"]["field"] == "custom"
+    assert gql("{ custom }", token=token)["data"]["custom"][0] == "한국어로 말해줘"
+    assert gql(UPDATE, {"c": ["영어로 말해줘 (English)"]}, token=token)["data"] is not None
+
+
 def test_update_custom_needs_a_token(gql: GraphQLClient) -> None:
     assert error_codes(gql(UPDATE, {"c": ["x"]})) == ["UNAUTHENTICATED"]
 
