@@ -37,7 +37,13 @@ class CodedMaskErrors(MaskErrors):
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    return error.original_error is not None and not is_coded(error)
+    return _unexpected(error)
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    """A server fault: an exception raised while resolving a field. Errors without a path arose
+    before execution (a variable of the wrong type, 2^31 for an Int): the client's mistake."""
+    return error.original_error is not None and error.path is not None and not is_coded(error)
 
 
 class CodeEveryError(SchemaExtension):
@@ -55,7 +61,7 @@ class BriefingSchema(strawberry.Schema):
     """Logs only unexpected errors: a refused login or a bad argument is not a server fault."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        unexpected = [error for error in errors if error.original_error is not None and not is_coded(error)]
+        unexpected = [error for error in errors if _unexpected(error)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 

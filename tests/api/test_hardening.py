@@ -70,6 +70,25 @@ def test_syntax_errors_carry_a_code(gql: GraphQLClient) -> None:
     assert error_codes(gql("{ me { ")) == ["BAD_USER_INPUT"]
 
 
+def test_variables_of_the_wrong_type_are_bad_user_input(gql: GraphQLClient) -> None:
+    # given a signed-in user and operations whose variables are typed
+    token = gql.login("typist")
+    by_id = "query($id: ID!) { briefings(requestId: $id) { seq } }"
+    custom = "mutation($c: [String!]!) { updateCustom(custom: $c) { message } }"
+    cases: list[tuple[str, dict[str, object]]] = [
+        (by_id, {"id": {"a": 1}}),
+        (by_id, {"id": [1, 2]}),
+        (by_id, {"id": None}),
+        (custom, {"c": ["ok", None]}),
+        (custom, {"c": {"not": "a list"}}),
+    ]
+    for query, variables in cases:
+        # when one is sent with a value of the wrong type
+        body = gql(query, variables, token=token)
+        # then the answer blames the input, not the server
+        assert error_codes(body) == ["BAD_USER_INPUT"], (variables, body)
+
+
 def test_healthz_answers_while_the_process_is_up(server: LiveServer) -> None:
     assert httpx.get(f"{server.base}/healthz").json() == {"status": "ok"}
 
