@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.quoting import quoted
+
 
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime."""
@@ -58,7 +60,7 @@ def parse_endtime(*, text: str, now: datetime, tz: ZoneInfo, max_ahead: timedelt
     """
     cleaned = text.strip()
     if not cleaned.isascii():  # `١٢:٣٠` or `１２:３０` would parse as digits and be stored as such
-        raise EndtimeError(f"endtime {_quote(text)} must be written with ASCII digits")
+        raise EndtimeError(f"endtime {quoted(text)} must be written with ASCII digits")
     clock = _clock(cleaned)
     if clock is not None:
         moment = _next_local(hour=clock[0], minute=clock[1], now=now, tz=tz)
@@ -67,19 +69,14 @@ def parse_endtime(*, text: str, now: datetime, tz: ZoneInfo, max_ahead: timedelt
             parsed = datetime.fromisoformat(cleaned)
         except ValueError:
             raise EndtimeError(
-                f"endtime {text!r} is not HH:MM, h:mm AM/PM or an ISO 8601 time with an offset"
+                f"endtime {quoted(text)} is not HH:MM, h:mm AM/PM or an ISO 8601 time with an offset"
             ) from None
         if parsed.tzinfo is None:
-            raise EndtimeError(f"endtime {text!r} needs a UTC offset, e.g. 2026-01-01T23:00:00+09:00")
+            raise EndtimeError(f"endtime {quoted(text)} needs a UTC offset, e.g. 2026-01-01T23:00:00+09:00")
         moment = parsed.astimezone(UTC)
     if moment <= now:
-        raise EndtimeError(f"endtime {text!r} is not in the future")
+        raise EndtimeError(f"endtime {quoted(text)} is not in the future")
     if moment - now > max_ahead:
         hours = max_ahead.total_seconds() / 3600
-        raise EndtimeError(f"endtime {text!r} is more than {hours:g} hours ahead")
+        raise EndtimeError(f"endtime {quoted(text)} is more than {hours:g} hours ahead")
     return moment
-
-
-def _quote(text: str, *, limit: int = 100) -> str:
-    """`text` quoted for an error message, cut to `limit` characters."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -20,6 +20,7 @@ from briefings.events import RESYNC, BriefingAnnounced, EndAnnounced, Inbound
 from briefings.lifecycle import end_request, start_request
 from core.events import Overflow, Subscription
 from core.leases import LeaseLimitReached
+from core.quoting import quoted
 from core.time import EndtimeError, parse_endtime, utcnow
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id
 from resolvers.context import Context
@@ -60,7 +61,7 @@ def validate_start(*, ctx: Context, interval: int, endtime: str, camera_id: str)
             field="interval",
         )
     if camera_id not in ctx.services.cameras:
-        raise bad_input(f"Unknown camera {camera_id!r}; the `cameras` query lists them", field="cameraId")
+        raise bad_input(f"Unknown camera {quoted(camera_id)}; the `cameras` query lists them", field="cameraId")
     try:
         return parse_endtime(
             text=endtime, now=utcnow(), tz=settings.tz, max_ahead=timedelta(hours=settings.max_duration_hours)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import strawberry
@@ -22,6 +23,8 @@ from resolvers.errors import ErrorCode, is_coded
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 class CodedMaskErrors(MaskErrors):
@@ -57,6 +60,17 @@ class CodeEveryError(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
 
 
+class NoSuggestions(SchemaExtension):
+    """Drops graphql-core's "Did you mean …?" hints (argument, type and enum names), which describe a
+    schema that production does not publish (`disable_field_suggestions` covers fields only)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            error.message = _SUGGESTION.sub("", error.message)
+
+
 class BriefingSchema(strawberry.Schema):
     """Logs only unexpected errors: a refused login or a bad argument is not a server fault."""
 
@@ -76,7 +90,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, NoSuggestions]
     return BriefingSchema(
         query=Query,
         mutation=Mutation,

@@ -113,6 +113,20 @@ def test_introspection_is_off_in_production(production_server: LiveServer) -> No
     assert "introspection" in body["errors"][0]["message"].lower()
 
 
+def test_production_errors_suggest_no_names_and_quote_inputs_briefly(production_server: LiveServer) -> None:
+    # given the production profile and a signed-in user
+    client = GraphQLClient(production_server.http_url)
+    token = client.login("suggest")
+    # when an argument is misspelled, a type is unknown, and a huge endtime is sent
+    misspelled = client("{ briefings(requestID: \"x\") { seq } }", token=token)
+    unknown_type = client("query($x: Strin) { custom }", {"x": "a"}, token=token)
+    # then the answers name no schema member the client did not send
+    for body in (misspelled, unknown_type):
+        assert set(error_codes(body)) == {"BAD_USER_INPUT"}, body
+        assert not [e for e in body["errors"] if "Did you mean" in e["message"]], body
+    client.http.close()
+
+
 def test_readyz_is_unavailable_when_redis_is_down(mongo_url: str) -> None:
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     live = start_server(env=service_env(mongo_url=mongo_url, redis_url=dead_redis))

@@ -174,3 +174,15 @@ def test_demo_briefings_state_the_synthetic_cameras_ground_truth(
                 assert str(count) in str(briefing["caption"])  # the caption states the counted numbers
     # the demo detector is right on 99.4 % of held-out frames; allow one miss in six
     assert matches >= len(briefings) - 1, briefings
+
+
+def test_an_enormous_endtime_is_quoted_briefly_in_the_error(server: LiveServer, token: str) -> None:
+    # given an endtime of 60 000 characters
+    endtime = "9" * 60_000
+    with TransportWS(server.ws_url, token=token) as ws:
+        # when a briefing is started with it
+        events = list(ws.events(ws.subscribe(BRIEFING, {"i": 5, "e": endtime}), timeout=10))
+    # then the error names the field and quotes at most 100 characters of it
+    message = events[0]["errors"][0]["message"]
+    assert events[0]["errors"][0]["extensions"]["field"] == "endtime"
+    assert "9" * 101 not in message and len(message) < 300, len(message)
