@@ -7,11 +7,18 @@ documented in the README under "Configuration".
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOCAL_NETWORKS: tuple[IPv4Network | IPv6Network, ...] = (
+    *(IPv4Network(net) for net in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")),
+    *(IPv6Network(net) for net in ("::1/128", "fc00::/7")),
+)
+"""Loopback and private ranges: where the legacy routes are served by default."""
 
 
 class Settings(BaseSettings):
@@ -90,6 +97,13 @@ class Settings(BaseSettings):
     llm_calls_per_hour: int = 120
     business_context: str = "an unmanned cafe selling drinks"
 
+    # --- the original app's API (legacy REST/WebSocket routes) ------------------------------
+    legacy_api: bool = False
+    legacy_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: list(LOCAL_NETWORKS)
+    )
+    legacy_camera: str | None = None
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -102,6 +116,11 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone: fail at start-up, not at the first briefing
         return value
+
+    @field_validator("legacy_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        return value.replace(",", " ").split() if isinstance(value, str) else value
 
     @property
     def is_dev(self) -> bool:

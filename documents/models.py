@@ -38,13 +38,18 @@ class CaptionSource(StrEnum):
 
 
 class User(Document):
-    """An account: a shop owner."""
+    """An account: a shop owner.
+
+    An account the original app created (legacy `/login`) has no password (`password_hash` None) until
+    the operator sets one; `legacy_access` lets the original app's routes reach the account.
+    """
 
     username: str
-    password_hash: str
+    password_hash: str | None = None
     custom: list[str] = Field(default_factory=list)  # signup fills in language.style.DEFAULT_CUSTOM
     active_request_id: PydanticObjectId | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    legacy_access: bool = False
 
     class Settings:
         name = "users"

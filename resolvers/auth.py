@@ -11,13 +11,14 @@ from datetime import timedelta
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
-from core.security import new_token, token_digest
+from core.quoting import quoted
+from core.security import PasswordService, new_token, token_digest
 from core.time import as_utc, utcnow
 from documents import Session, User, doc_id
 from documents.transient import retry_transient
 from language.style import DEFAULT_CUSTOM
 from resolvers.context import Context, Services
-from resolvers.errors import bad_input, rate_limited, unauthenticated
+from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited, unauthenticated
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -37,11 +38,22 @@ class LoginOutcome:
 
 def validate_credentials(*, username: str, password: str) -> str:
     """Check the shape of a username and password; returns the username to use."""
+    validate_username(username)
+    validate_password(password)
+    return username
+
+
+def validate_username(username: str) -> str:
+    """Check the shape of a username; returns it."""
     if not USERNAME_RE.fullmatch(username):  # `$` would accept "victim\n"
         raise bad_input("Usernames are 3 to 32 characters: letters, digits, '_', '.' or '-'", field="username")
+    return username
+
+
+def validate_password(password: str) -> None:
+    """Check the length of a password."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise bad_input(f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long", field="password")
-    return username
 
 
 async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
@@ -69,20 +81,37 @@ async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
 
 
 async def _signup(*, services: Services, username: str, password: str) -> tuple[User, str]:
-    user = User(username=username, password_hash=await services.passwords.hash(password), custom=list(DEFAULT_CUSTOM))
-    try:
-        await retry_transient(user.insert, what="sign up")
-    except DuplicateKeyError:
+    user, created = await create_account(username=username, password_hash=await services.passwords.hash(password))
+    if not created:
         # Someone signed up with the same name a moment ago: this is now a login.
-        existing = await User.find_one(User.username == username)
-        if existing is None:
-            raise
-        await _check_password(services=services, user=existing, password=password)
-        return existing, "login"
+        await _check_password(services=services, user=user, password=password)
+        return user, "login"
     return user, "signup"
 
 
+async def create_account(*, username: str, password_hash: str | None, legacy_access: bool = False) -> tuple[User, bool]:
+    """Store a new account with the default instructions: (it, True); (the existing one, False) when
+    the name was taken meanwhile. Without `password_hash` the account is legacy-only (see `set_password`)."""
+    user = User(
+        username=username, password_hash=password_hash, legacy_access=legacy_access, custom=list(DEFAULT_CUSTOM)
+    )
+    try:
+        await retry_transient(user.insert, what="sign up")
+    except DuplicateKeyError:
+        existing = await User.find_one(User.username == username)
+        if existing is None:
+            raise
+        return existing, False
+    return user, True
+
+
 async def _check_password(*, services: Services, user: User, password: str) -> None:
+    if user.password_hash is None:
+        raise CodedError(
+            "This account was created by the original app and has no password yet; "
+            "the operator sets one with `briefing users set-password NAME`",
+            code=ErrorCode.PASSWORD_NOT_SET,
+        )
     if not await services.passwords.verify(password_hash=user.password_hash, password=password):
         await services.login_backoff.record_failure(username=user.username)
         raise unauthenticated(WRONG_CREDENTIALS)
@@ -149,3 +178,21 @@ def require_user(ctx: Context) -> User:
     if ctx.user is None:
         raise unauthenticated()
     return ctx.user
+
+
+async def set_password(*, passwords: PasswordService, username: str, password: str) -> User:
+    """Give an account a (new) password, as the operator does (`briefing users set-password NAME`).
+
+    The account's sessions are revoked; a legacy-only account can then also sign in through GraphQL.
+    """
+    validate_password(password)
+    user = await User.find_one(User.username == username)
+    if user is None:
+        raise not_found(f"User {quoted(username)}")
+    user_id, digest = doc_id(user), await passwords.hash(password)
+    await retry_transient(
+        lambda: User.find_one(User.id == user_id).update({"$set": {"password_hash": digest}}), what="set a password"
+    )
+    user.password_hash = digest
+    await Session.find(Session.user_id == user_id).delete()
+    return user

@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     RATE_LIMITED = "RATE_LIMITED"
+    FORBIDDEN = "FORBIDDEN"
+    PASSWORD_NOT_SET = "PASSWORD_NOT_SET"  # noqa: S105 - an error code, not a password
     INTERNAL = "INTERNAL"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import auth, briefings, customs, summaries
+from resolvers import auth, briefings, customs, legacy, summaries
 from resolvers.context import Context
 from schema.permissions import AUTH
 from schema.summary import SummaryGQL
-from schema.types import LoginResultGQL, MessageResultGQL
+from schema.types import LoginResultGQL, MessageResultGQL, UserGQL
 
 
 @strawberry.type
@@ -46,3 +46,10 @@ class Mutation:
     async def end_briefing(self, info: Info[Context, None]) -> MessageResultGQL:
         ctx = info.context
         return MessageResultGQL(message=await briefings.end_briefing(ctx=ctx, user=auth.require_user(ctx)))
+
+    @strawberry.mutation(
+        permission_classes=AUTH,
+        description="Let the original phone app's routes (BRIEFING_LEGACY_API) reach this account, or stop them.",
+    )
+    async def set_legacy_access(self, info: Info[Context, None], enabled: bool) -> UserGQL:
+        return UserGQL.from_doc(await legacy.set_legacy_access(user=auth.require_user(info.context), enabled=enabled))

@@ -28,12 +28,17 @@ class UserGQL:
     username: str
     custom: list[str]
     created_at: datetime
+    legacy_access: bool = strawberry.field(description="Whether the original phone app's routes reach the account.")
 
     @classmethod
     def from_doc(cls, doc: UserDoc) -> UserGQL:
         """Expose a stored user."""
         return cls(
-            id=strawberry.ID(str(doc.id)), username=doc.username, custom=list(doc.custom), created_at=doc.created_at
+            id=strawberry.ID(str(doc.id)),
+            username=doc.username,
+            custom=list(doc.custom),
+            created_at=doc.created_at,
+            legacy_access=doc.legacy_access,
         )
 
 

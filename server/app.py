@@ -28,6 +28,7 @@ from resolvers import auth
 from resolvers.context import Context, Services
 from schema.build import build_schema
 from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
+from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
 
 log = logging.getLogger("briefing.server")
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         *graphiql_routes(),
+        *legacy_routes(settings=settings, services_ref=services_ref),
     ]
     middleware = [
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

@@ -1,4 +1,5 @@
-"""The `briefing` command: `briefing serve` runs the API, `briefing worker` runs a tick worker."""
+"""The `briefing` command: `briefing serve` runs the API, `briefing worker` runs a tick worker,
+`briefing users set-password NAME` sets an account's password."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="bind address (default BRIEFING_HOST)")
     serve.add_argument("--port", type=int, default=None, help="port (default BRIEFING_PORT)")
     commands.add_parser("worker", help="run a briefing tick worker (arq)")
+    users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True)
+    set_password = users.add_parser("set-password", help="set an account's password (read from the terminal or stdin)")
+    set_password.add_argument("name", help="the account's username")
     return parser
 
 
@@ -34,11 +38,16 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port or settings.port,
             log_level=settings.log_level.lower(),
             ws_max_size=65536,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
         )
     elif args.command == "worker":
         from workers.runner import run_worker
 
         run_worker(settings)
+    elif args.command == "users":
+        from server.users import set_password_command
+
+        raise SystemExit(set_password_command(settings, username=args.name))
 
 
 if __name__ == "__main__":
