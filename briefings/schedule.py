@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.constants import (
+    default_queue_name,
+    health_check_key_suffix,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.asyncio.client import Pipeline
@@ -28,6 +34,11 @@ from documents import BriefingRequest
 TICK_FUNCTION = "tick"
 WAKE_CHANNEL = "briefing:wake"
 """Pub/sub channel: the due time (Unix ms) of the earliest job just queued."""
+WORKER_HEALTH_KEY = default_queue_name + health_check_key_suffix
+"""arq's heartbeat key: every worker rewrites it every `WORKER_HEALTH_INTERVAL_SECONDS`, for
+`WORKER_HEALTH_TTL_SECONDS` (`workers.runner`), and deletes it when it stops."""
+WORKER_HEALTH_INTERVAL_SECONDS = 5.0
+WORKER_HEALTH_TTL_SECONDS = 15.0
 
 _FIELDS_PER_JOB = 6
 _ENQUEUE_SCRIPT = """
@@ -129,3 +140,9 @@ async def ticks_pending(*, arq: ArqRedis, ticks: Sequence[tuple[str, int]]) -> l
             pipe.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
         found = await pipe.execute()
     return [bool(count) for count in found]
+
+
+async def worker_alive(*, arq: ArqRedis) -> bool:
+    """Whether some worker's heartbeat is fresh (one that stopped cleanly is gone at once, one that died
+    at most `WORKER_HEALTH_TTL_SECONDS` later)."""
+    return bool(await arq.exists(WORKER_HEALTH_KEY))

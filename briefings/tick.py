@@ -19,6 +19,7 @@ from beanie import PydanticObjectId
 from briefings.lifecycle import expire_request
 from briefings.schedule import current_slot, due_at
 from briefings.tickstore import Finish, TickStore
+from core import logs, metrics
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from documents import (
@@ -66,6 +67,7 @@ class TickEngine:
         request = loaded.request
         if request is None or loaded.ended:
             return "inactive"
+        logs.bind(user_id=str(request.owner_id))
         if now >= as_utc(request.ends_at):
             await expire_request(redis=self.arq, request=request)
             self.store.forget_request(request_id)
@@ -82,11 +84,13 @@ class TickEngine:
     async def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> int:
         """Skip to the current slot when this tick is more than one interval late."""
         late = now - due_at(request=request, seq=seq)
+        metrics.TICK_LATENESS.observe(max(0.0, late.total_seconds()))
         if late <= timedelta(seconds=request.interval):
             return seq
         slot = current_slot(request=request, now=now)
         skipped = max(0, slot - seq)
         if skipped:
+            metrics.TICKS_SKIPPED.inc(skipped)
             await self.store.count_skipped(request_id=doc_id(request), skipped=skipped)
             log.warning(
                 "request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped

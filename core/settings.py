@@ -18,7 +18,7 @@ LOCAL_NETWORKS: tuple[IPv4Network | IPv6Network, ...] = (
     *(IPv4Network(net) for net in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")),
     *(IPv6Network(net) for net in ("::1/128", "fc00::/7")),
 )
-"""Loopback and private ranges: where the legacy routes are served by default."""
+"""Loopback and private ranges: where the legacy routes and the API's /metrics are served by default."""
 
 
 class Settings(BaseSettings):
@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     mongodb_uri: str = Field(
         default="mongodb://127.0.0.1:27017/briefing",
         validation_alias=AliasChoices("MONGODB_URI", "mongodb_uri"),
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
     )
     legacy_camera: str | None = None
 
+    # --- operations: metrics ----------------------------------------------------------------
+    metrics: bool = True
+    metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: list(LOCAL_NETWORKS)
+    )
+    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -117,7 +125,7 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises for an unknown zone: fail at start-up, not at the first briefing
         return value
 
-    @field_validator("legacy_allowed_networks", mode="before")
+    @field_validator("legacy_allowed_networks", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         return value.replace(",", " ").split() if isinstance(value, str) else value

@@ -160,6 +160,7 @@ def service_env(*, mongo_url: str, redis_url: str, **extra: str) -> dict[str, st
             "BRIEFING_ENV": "dev",
             "BRIEFING_LOG_LEVEL": "WARNING",
             "BRIEFING_HASH_CONCURRENCY": "2",
+            "BRIEFING_WORKER_METRICS_PORT": "0",  # no fixed port per test worker; a test that scrapes one sets it
             "PYTHONUNBUFFERED": "1",
         }
     )

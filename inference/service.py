@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from core import metrics
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from inference.cameras import CameraConfig, CameraRegistry
@@ -142,9 +143,10 @@ class InferenceService:
             detector = self.detector(spec)
             maps = [LabelMap.build(detector.names, g.camera.labels) for g in group]
             frames = [g.frame.image for g in group if g.frame is not None]
-            detections = detector.detect(
-                frames, confidence=[g.camera.confidence for g in group], iou=[g.camera.iou for g in group]
-            )
+            with metrics.DETECTOR_SECONDS.labels(detector=spec).time():
+                detections = detector.detect(
+                    frames, confidence=[g.camera.confidence for g in group], iou=[g.camera.iou for g in group]
+                )
         except (DetectorError, LabelMapError, ValueError, RuntimeError) as exc:
             log.error("detector %s failed: %s", spec, exc)
             return {g.camera.id: _failed(g, f"detector: {exc}") for g in group}

@@ -29,6 +29,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core import metrics
 from core.settings import Settings
 
 __all__ = [
@@ -137,6 +138,7 @@ class LLMClient:
             return False
         return int(used) > 0
 
+    @metrics.counts_llm_calls  # by result: success, or the LLMUnavailable reason
     async def chat(
         self,
         *,

@@ -11,6 +11,7 @@ from datetime import timedelta
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
+from core import logs, metrics
 from core.quoting import quoted
 from core.security import PasswordService, new_token, token_digest
 from core.time import as_utc, utcnow
@@ -68,6 +69,7 @@ async def login(*, ctx: Context, username: str, password: str) -> LoginOutcome:
     async with lock:
         wait = await services.login_backoff.retry_after(username=username)
         if wait:
+            metrics.LOGIN_FAILURES.labels(reason="throttled").inc()
             raise rate_limited(f"Too many failed logins; try again in {wait} s", retry_after=wait)
         user = await User.find_one(User.username == username)
         if user is None:
@@ -114,6 +116,7 @@ async def _check_password(*, services: Services, user: User, password: str) -> N
         )
     if not await services.passwords.verify(password_hash=user.password_hash, password=password):
         await services.login_backoff.record_failure(username=user.username)
+        metrics.LOGIN_FAILURES.labels(reason="wrong_password").inc()
         raise unauthenticated(WRONG_CREDENTIALS)
 
 
@@ -151,6 +154,7 @@ async def authenticate(*, services: Services, authorization: str | None) -> tupl
         return None
     if now - as_utc(session.last_used_at) >= _TOUCH_EVERY:
         await Session.find_one(Session.id == session.id).update({"$set": {"last_used_at": now}})
+    logs.bind(user_id=str(user.id))  # this request's (or connection's) log lines name the user
     return user, digest
 
 

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from briefings.events import RESYNC, BriefingAnnounced, EndAnnounced, Inbound
 from briefings.lifecycle import end_request, start_request
+from core import logs, metrics
 from core.events import Overflow, Subscription
 from core.leases import LeaseLimitReached
 from core.quoting import quoted
@@ -118,9 +119,11 @@ async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
         member = await leases.acquire(user_id=str(user.id))
     except LeaseLimitReached as refused:
         raise rate_limited(f"At most {refused.limit} open subscriptions per user", retry_after=1) from None
+    metrics.OPEN_SUBSCRIPTIONS.inc()
     try:
         yield
     finally:
+        metrics.OPEN_SUBSCRIPTIONS.dec()
         await leases.release(user_id=str(user.id), member=member)
 
 
@@ -130,13 +133,16 @@ async def follow_request(
     """Every event of a request after `after`: (Started,) stored briefings, live ones, then Ended."""
     services = ctx.services
     request_id = str(request.id)
+    logs.bind(briefing_request_id=request_id)
     async with subscription_slot(ctx=ctx, user=user):
         sub = await services.hub.subscribe(request_id)
         try:
             if started:
                 yield Started(request=request)
+                metrics.DELIVERIES.labels(kind="started").inc()
             async for event in _events(sub=sub, request=request, after=after):
                 yield event
+                metrics.DELIVERIES.labels(kind=type(event).__name__.lower()).inc()  # briefing, ended
         except Overflow:
             await _close_slow_consumer(ctx)
         finally:
@@ -180,5 +186,6 @@ async def _close_slow_consumer(ctx: Context) -> None:
     socket = ctx.request
     reason = "Subscriber too slow: events were not read in time; resubscribe with reloadBriefing(after)"
     log.warning("closing a slow subscriber")
+    metrics.SLOW_CONSUMER_CLOSES.inc()
     with contextlib.suppress(Exception):
         await socket.close(code=SLOW_CONSUMER_CLOSE, reason=reason)

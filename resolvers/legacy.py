@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from core import logs
 from core.quoting import quoted
 from core.settings import Settings
 from core.time import as_utc
@@ -53,6 +54,7 @@ async def _account(username: str) -> User | None:
     user = await User.find_one(User.username == username)
     if user is not None and not user.legacy_access:
         raise CodedError(FENCED_OUT, code=ErrorCode.FORBIDDEN)
+    logs.bind(user_id=str(user.id) if user is not None else None)
     return user
 
 
@@ -187,6 +189,7 @@ async def _fenced_request(*, ctx: Context, request_id: str) -> BriefingRequest:
     if request is None or owner is None or not owner.legacy_access:
         raise not_found("Request")
     ctx.user = owner
+    logs.bind(user_id=str(owner.id))
     return request
 
 

@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from briefings.schedule import worker_alive
 from core.settings import Settings
 from documents import User, connect_documents
 from inference.cameras import load_camera_registry
@@ -30,6 +31,7 @@ from schema.build import build_schema
 from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
 from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
+from server.observability import RequestContext, metrics_routes
 
 log = logging.getLogger("briefing.server")
 READY_TIMEOUT_SECONDS = 2.0
@@ -88,9 +90,12 @@ def create_app(settings: Settings) -> Starlette:
     view = BriefingGraphQL(services_ref=services_ref, settings=settings)
 
     async def readyz(_: Request) -> Response:
-        checks = await _readiness(services_ref.get("services"))
+        services = services_ref.get("services")
+        checks = await _readiness(services)
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        worker = checks["redis"] and await _worker_alive(services)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "worker": worker}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -114,8 +119,10 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", view),
         *graphiql_routes(),
         *legacy_routes(settings=settings, services_ref=services_ref),
+        *metrics_routes(settings),
     ]
     middleware = [
+        Middleware(RequestContext),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(
             CORSMiddleware,
@@ -138,3 +145,13 @@ async def _readiness(services: Services | None) -> dict[str, bool]:
     with contextlib.suppress(Exception):
         checks["redis"] = bool(await asyncio.wait_for(services.redis.ping(), timeout=READY_TIMEOUT_SECONDS))
     return checks
+
+
+async def _worker_alive(services: Services | None) -> bool:
+    """Whether a worker's heartbeat is fresh. Not a readiness check: this process serves without one
+    (logins, history, summaries), but its briefings would never tick, so the operator is told."""
+    if services is None:
+        return False
+    with contextlib.suppress(Exception):
+        return await asyncio.wait_for(worker_alive(arq=services.redis), timeout=READY_TIMEOUT_SECONDS)
+    return False

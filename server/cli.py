@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from core.logs import configure_logging
 from core.settings import get_settings
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `briefing` console script."""
     args = _parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     if args.command == "serve":
         from server.app import create_app
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level=settings.log_level.lower(),
+            log_config=None if settings.log_format == "json" else LOGGING_CONFIG,  # JSON: uvicorn logs through ours
             ws_max_size=65536,
             ws_per_message_deflate=settings.ws_per_message_deflate,
         )

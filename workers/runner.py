@@ -19,9 +19,15 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from briefings.schedule import TICK_FUNCTION, WAKE_CHANNEL
+from briefings.schedule import (
+    TICK_FUNCTION,
+    WAKE_CHANNEL,
+    WORKER_HEALTH_INTERVAL_SECONDS,
+    WORKER_HEALTH_TTL_SECONDS,
+)
 from briefings.tick import TickEngine
 from briefings.tickstore import TickStore
+from core import logs, metrics
 from core.settings import Settings
 from core.time import utcnow
 from documents import connect_documents
@@ -145,6 +151,14 @@ class ResilientWorker(Worker):
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
+    async def record_health(self) -> None:
+        """arq's heartbeat, kept for WORKER_HEALTH_TTL_SECONDS: arq's own expiry (one second past the
+        interval) lapses whenever a poll comes late, and `/readyz` would report the worker gone."""
+        last = self._last_health_check
+        await super().record_health()
+        if self._last_health_check != last:
+            await self.pool.pexpire(self.health_check_key, int(WORKER_HEALTH_TTL_SECONDS * 1000))
+
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
@@ -156,7 +170,15 @@ class ResilientWorker(Worker):
 async def tick(ctx: dict[str, Any], request_id: str, seq: int) -> str:
     """arq job: run one tick (see briefings.tick)."""
     engine: TickEngine = ctx["engine"]
-    return await engine.run(request_id=request_id, seq=seq, started=utcnow(), first_try=ctx.get("job_try", 1) == 1)
+    logs.bind(briefing_request_id=request_id)
+    outcome = "error"
+    try:
+        outcome = await engine.run(
+            request_id=request_id, seq=seq, started=utcnow(), first_try=ctx.get("job_try", 1) == 1
+        )
+    finally:
+        metrics.TICKS.labels(outcome=outcome).inc()
+    return outcome
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
@@ -211,6 +233,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "max_jobs": settings.worker_max_jobs,
         "keep_result": 0,
         "handle_signals": True,
+        "health_check_interval": WORKER_HEALTH_INTERVAL_SECONDS,
     }
     options.update(overrides)
 
@@ -230,6 +253,8 @@ def _redis_settings(url: str) -> RedisSettings:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until SIGINT/SIGTERM."""
+    """Run a worker until SIGINT/SIGTERM, with its metrics on `BRIEFING_HOST:BRIEFING_WORKER_METRICS_PORT`."""
+    if settings.metrics:
+        metrics.serve(host=settings.host, port=settings.worker_metrics_port)
     worker = build_worker(settings)
     worker.run()
