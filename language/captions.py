@@ -138,6 +138,12 @@ def _en_item(label: str, count: int) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
+def _en_there_verb(present: list[tuple[str, int]]) -> str:
+    """``is`` or ``are`` after "there": it agrees with the first thing named, as English does
+    ("There is 1 man and 1 woman", "There are 2 men and 1 woman"); ``is`` for nobody."""
+    return "are" if present and present[0][1] != 1 else "is"
+
+
 def _en_join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -183,7 +189,7 @@ def _en_caption(present: list[tuple[str, int]], *, style: CaptionStyle, camera_n
     items = _en_join([_en_item(label, count) for label, count in present])
     if style.concise:
         if style.polite:
-            verb = "is" if total == 1 else "are"
+            verb = _en_there_verb(present)
             return (
                 f"There {verb} {items} in the store right now."
                 if present
@@ -195,7 +201,7 @@ def _en_caption(present: list[tuple[str, int]], *, style: CaptionStyle, camera_n
     when = _en_time(local_time)
     camera = f"the {_camera_phrase(camera_name, word='camera')}" if camera_name else "the camera"
     if style.polite:
-        verb = "is" if total == 1 else "are"
+        verb = _en_there_verb(present)
         seen = f"there {verb} {items} in the store" if present else "there is nobody in the store"
         return f"As of {when}, {seen}, according to {camera}."
     seen = f"{items} in the store" if present else "nobody in the store"

@@ -273,20 +273,36 @@ def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _whole_minutes(duration: timedelta) -> int | None:
+    """The duration in whole minutes (at least 1), or None when it is under a minute."""
+    if duration.total_seconds() < 60:
+        return None
+    return max(round(duration.total_seconds() / 60), 1)
+
+
 def _ko_duration(duration: timedelta) -> str:
-    minutes = round(duration.total_seconds() / 60)
+    minutes = _whole_minutes(duration)
+    if minutes is None:
+        return "1분 미만"
     hours, rest = divmod(minutes, 60)
     if hours and rest:
         return f"{hours}시간 {rest}분"
-    return f"{hours}시간" if hours else f"{max(rest, 1)}분"
+    return f"{hours}시간" if hours else f"{rest}분"
 
 
 def _en_duration(duration: timedelta) -> str:
-    minutes = round(duration.total_seconds() / 60)
+    minutes = _whole_minutes(duration)
+    if minutes is None:
+        return "less than a minute"
     hours, rest = divmod(minutes, 60)
     parts = [f"{hours} h"] if hours else []
     parts += [f"{rest} min"] if rest or not hours else []
     return " ".join(parts)
+
+
+def _en_count(value: float, singular: str, plural: str) -> str:
+    """``1 person``, ``0 people``, ``1.5 people``: singular only for exactly one."""
+    return f"{_num(value)} {singular if _num(value) == '1' else plural}"
 
 
 def _by_class(stats: SummaryStats, values: Mapping[str, float], *, ko: bool, unit: str) -> str:
@@ -325,9 +341,10 @@ def _en_lines(stats: SummaryStats) -> list[str]:
     assert stats.start is not None
     assert stats.end is not None
     failed = f" ({stats.failed} failed)" if stats.failed else ""
+    recorded = "was" if stats.briefings == 1 else "were"
     lines = [
         f"1. From {stats.start:%b %d %H:%M} to {stats.end:%H:%M} ({_en_duration(stats.duration)}), "
-        f"{stats.briefings} briefings were recorded{failed}.",
+        f"{_en_count(stats.briefings, 'briefing', 'briefings')} {recorded} recorded{failed}.",
         f"2. Average occupancy was {_by_class(stats, stats.mean_by_class, ko=False, unit='')} "
         f"({_num(stats.mean_total)} in total); "
         + (
@@ -338,9 +355,10 @@ def _en_lines(stats: SummaryStats) -> list[str]:
     ]
     peak, busiest = stats.peak_total, stats.busiest_hour
     if peak.at is not None and busiest is not None and peak.count > 0:
+        average = _en_count(busiest.mean_total, "person", "people")
+        most = _en_count(peak.count, "person", "people")
         lines.append(
-            f"3. The busiest hour was {busiest.hour:%H}:00 (average {_num(busiest.mean_total)} "
-            f"people); the peak was {peak.count} people at {peak.at:%H:%M}."
+            f"3. The busiest hour was {busiest.hour:%H}:00 (average {average}); the peak was {most} at {peak.at:%H:%M}."
         )
     else:
         lines.append("3. No customers stayed in the store during the recorded period.")
@@ -379,13 +397,13 @@ _KO_ADVICE = _AdvicePhrases(
 _EN_ADVICE = _AdvicePhrases(
     peak="- Peak readiness: {hour}:00 is the busiest hour; restock ingredients, cups and receipt paper by "
     "{before} and schedule remote support or a walk-through inspection during that hour.",
-    quiet="- Quiet hours: around {hour}:00 (average {mean} people), run time-limited discounts or bundle "
+    quiet="- Quiet hours: around {hour}:00 (average {mean} {people}), run time-limited discounts or bundle "
     "offers to spread demand, and schedule cleaning, stock checks and maintenance then.",
     balanced="- Customer mix: men ({male}%) and women ({female}%) are balanced; keep the display centred on "
     "best-sellers and use set menus to raise the average spend.",
     skewed="- Customer mix: {major} make up {share}% of visitors; feature their preferred items at the front "
     "and test coupons or new items aimed at the smaller group.",
-    failed="- Equipment: {failed} briefing(s) failed; check the camera connection and lighting to avoid gaps "
+    failed="- Equipment: {failed} {briefings} failed; check the camera connection and lighting to avoid gaps "
     "in the data.",
     none="- There is not enough data for specific advice yet.",
     women="women",
@@ -400,7 +418,9 @@ def _advice(stats: SummaryStats, phrases: _AdvicePhrases) -> list[str]:
         before = (busiest.hour - timedelta(minutes=30)).strftime("%H:%M")
         advice.append(phrases.peak.format(hour=f"{busiest.hour:%H}", before=before))
     if quietest is not None and busiest is not None and quietest.hour != busiest.hour:
-        advice.append(phrases.quiet.format(hour=f"{quietest.hour:%H}", mean=_num(quietest.mean_total)))
+        mean = _num(quietest.mean_total)
+        people = "person" if mean == "1" else "people"
+        advice.append(phrases.quiet.format(hour=f"{quietest.hour:%H}", mean=mean, people=people))
     male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
     if (male or female) and abs(male - female) < 10:
         advice.append(phrases.balanced.format(male=_num(male), female=_num(female)))
@@ -408,7 +428,8 @@ def _advice(stats: SummaryStats, phrases: _AdvicePhrases) -> list[str]:
         major, share = (phrases.women, female) if female >= male else (phrases.men, male)
         advice.append(phrases.skewed.format(major=major, share=_num(share)))
     if stats.failed:
-        advice.append(phrases.failed.format(failed=stats.failed))
+        briefings = "briefing" if stats.failed == 1 else "briefings"
+        advice.append(phrases.failed.format(failed=stats.failed, briefings=briefings))
     return advice or [phrases.none]
 
 

@@ -150,6 +150,10 @@ class BriefingStartedGQL:
 
     request: BriefingRequestGQL
 
+    @strawberry.field(description='`"<request id>:started"`: one per request, so caches (Apollo) can normalise it.')
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(f"{self.request.id}:started")
+
 
 @strawberry.type(name="BriefingEnded")
 class BriefingEndedGQL:
@@ -157,6 +161,10 @@ class BriefingEndedGQL:
 
     request: BriefingRequestGQL
     reason: EndReasonGQL  # type: ignore[valid-type]
+
+    @strawberry.field(description='`"<request id>:ended"`: one per request, so caches (Apollo) can normalise it.')
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(f"{self.request.id}:ended")
 
 
 BriefingEvent = Annotated[BriefingStartedGQL | BriefingGQL | BriefingEndedGQL, strawberry.union("BriefingEvent")]

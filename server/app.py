@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
@@ -28,7 +27,9 @@ from inference.cameras import load_camera_registry
 from resolvers import auth
 from resolvers.context import Context, Services
 from schema.build import build_schema
+from server.export import export_routes
 from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
+from server.graphql_http import GraphQLOverHTTP
 from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
 from server.observability import RequestContext, metrics_routes
@@ -37,7 +38,7 @@ log = logging.getLogger("briefing.server")
 READY_TIMEOUT_SECONDS = 2.0
 
 
-class BriefingGraphQL(GraphQL[Context, None]):
+class BriefingGraphQL(GraphQLOverHTTP):
     """Strawberry's ASGI view with our authentication on HTTP and on connection_init."""
 
     def __init__(self, *, services_ref: dict[str, Services], settings: Settings) -> None:
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         *graphiql_routes(),
+        *export_routes(services_ref=services_ref),
         *legacy_routes(settings=settings, services_ref=services_ref),
         *metrics_routes(settings),
     ]

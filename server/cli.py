@@ -1,5 +1,5 @@
 """The `briefing` command: `briefing serve` runs the API, `briefing worker` runs a tick worker,
-`briefing users set-password NAME` sets an account's password."""
+`briefing users set-password NAME` sets an account's password, `briefing schema` prints the SDL."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True)
     set_password = users.add_parser("set-password", help="set an account's password (read from the terminal or stdin)")
     set_password.add_argument("name", help="the account's username")
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL) the API serves")
+    schema.add_argument(
+        "--write",
+        action="store_true",
+        help="write schema.graphql and web/possible-types.json in the repository instead of printing",
+    )
     return parser
 
 
@@ -50,6 +56,14 @@ def main(argv: list[str] | None = None) -> None:
         from server.users import set_password_command
 
         raise SystemExit(set_password_command(settings, username=args.name))
+    elif args.command == "schema":
+        from server.sdl import schema_sdl, write_schema_files
+
+        if args.write:
+            for path in write_schema_files(settings):
+                print(f"wrote {path}")
+        else:
+            print(schema_sdl(settings), end="")
 
 
 if __name__ == "__main__":

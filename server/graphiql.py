@@ -10,7 +10,8 @@ file's sha256. Nothing the page loads or connects to lives on another host.
 URLs:
 
 * ``/graphiql/vendor/<file>`` -- the vendored builds;
-* ``/graphiql/app/<file>`` -- our own page script and stylesheet.
+* ``/graphiql/app/<file>`` -- our own page script, stylesheet and icon;
+* ``/favicon.ico`` -- the same icon where browsers look for it by default.
 
 Both are long-cached (``immutable``): the page links every asset with ``?v=<content hash>``,
 so a new build or a new version changes the URL. Missing files are 404, and directories
@@ -25,10 +26,12 @@ import html
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -39,6 +42,7 @@ __all__ = [
     "VENDOR_DIR",
     "VENDOR_FILES",
     "VENDOR_URL_PREFIX",
+    "content_security_policy",
     "graphiql_assets_present",
     "graphiql_page",
     "graphiql_routes",
@@ -62,13 +66,15 @@ VENDOR_FILES: tuple[str, ...] = (
 )
 """The vendored files the page cannot work without."""
 
-APP_FILES: frozenset[str] = frozenset({"briefing-graphiql.js", "briefing-graphiql.css"})
+APP_FILES: frozenset[str] = frozenset({"briefing-graphiql.js", "briefing-graphiql.css", "favicon.svg"})
 """Our own files under :data:`STATIC_DIR` that are served (the page itself is not a static file)."""
 
 BUILD_HINT = "npm ci --prefix web --no-audit --no-fund && node web/copy-assets.mjs  (or: make assets)"
 """How to build the vendored assets; shown in logs and on the fallback page."""
 
 _PAGE_FILE = STATIC_DIR / "index.html"
+_FAVICON_FILE = STATIC_DIR / "favicon.ico"  # drawn by scripts/favicon.py, like favicon.svg
+_NONCE_SLOT = 'data-style-nonce=""'
 _MANIFEST_FILE = VENDOR_DIR / "manifest.json"
 
 _CACHE_FOREVER = "public, max-age=31536000, immutable"
@@ -80,26 +86,39 @@ _CONTENT_TYPES = {
     ".json": "application/json",
     ".map": "application/json",
     ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 
-# The page loads scripts and styles from this origin only and talks to this origin only
-# ('self' covers ws:/wss: to the same host in CSP Level 3 browsers). The GraphiQL
-# stylesheet embeds its fonts and a few icons as data: URIs.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(style_nonce: str | None = None) -> str:
+    """The Content-Security-Policy of the GraphiQL page.
+
+    The page loads scripts and styles from this origin only and talks to this origin only
+    ('self' covers ws:/wss: to the same host in CSP Level 3 browsers). The GraphiQL stylesheet
+    embeds its fonts and a few icons as data: URIs. GraphiQL's menus (Radix, through
+    react-remove-scroll) add a ``<style>`` element while open: with ``style_nonce`` that element,
+    and only it, is allowed (the page script hands the nonce to the bundle, which sets it on the
+    element); no inline script and no ``'unsafe-inline'`` anywhere.
+    """
+    styles = "style-src 'self'" + (f" 'nonce-{style_nonce}'" if style_nonce else "")
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            styles,
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
-"""The Content-Security-Policy sent with the GraphiQL page."""
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+"""The Content-Security-Policy of a page without a style nonce (the "not built" page)."""
 
 _PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -164,7 +183,18 @@ def graphiql_routes() -> list[BaseRoute]:
     return [
         Mount(VENDOR_URL_PREFIX, app=_AssetFiles(directory=VENDOR_DIR), name="graphiql-vendor"),
         Mount(APP_URL_PREFIX, app=_AssetFiles(directory=STATIC_DIR, allowed=APP_FILES), name="graphiql-app"),
+        Route("/favicon.ico", _favicon, methods=["GET"]),
     ]
+
+
+def _favicon(_: Request) -> Response:
+    """``/favicon.ico``, which browsers ask for on any page of this origin (a day's cache: its URL is fixed)."""
+    try:
+        icon = _FAVICON_FILE.read_bytes()
+    except OSError:
+        return Response(status_code=404)
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(icon, media_type="image/x-icon", headers=headers)
 
 
 def graphiql_assets_present() -> bool:
@@ -175,13 +205,17 @@ def graphiql_assets_present() -> bool:
 def graphiql_page() -> HTMLResponse:
     """The GraphiQL page, pointed at ``/graphql`` on this origin.
 
-    Sent with a strict Content-Security-Policy (``'self'`` only, no inline script) and
-    ``Cache-Control: no-cache``. Asset URLs carry ``?v=<content hash>``. When the vendored
-    files are missing it answers 503 with a page saying how to build them.
+    Sent with a strict Content-Security-Policy (``'self'`` only, no inline script, inline
+    styles only with this response's fresh nonce) and ``Cache-Control: no-cache``. Asset URLs
+    carry ``?v=<content hash>``. When the vendored files are missing it answers 503 with a page
+    saying how to build them.
     """
     if not graphiql_assets_present():
         return HTMLResponse(_missing_assets_page(), status_code=503, headers=_PAGE_HEADERS)
-    return HTMLResponse(_render_page(*_page_inputs_key()), headers=_PAGE_HEADERS)
+    nonce = secrets.token_urlsafe(18)
+    page = _render_page(*_page_inputs_key()).replace(_NONCE_SLOT, f'data-style-nonce="{nonce}"', 1)
+    headers = {**_PAGE_HEADERS, "Content-Security-Policy": content_security_policy(nonce)}
+    return HTMLResponse(page, headers=headers)
 
 
 def _page_inputs_key() -> tuple[int, ...]:

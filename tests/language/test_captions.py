@@ -50,6 +50,38 @@ def test_template_caption_reads_naturally_in_every_shape(
     assert template(counts, custom) == expected
 
 
+@pytest.mark.parametrize(
+    ("counts", "custom", "expected"),
+    [
+        ({"male": 1, "female": 1}, ENGLISH, "There is 1 man and 1 woman in the store right now."),
+        ({"male": 1, "female": 2}, ENGLISH, "There is 1 man and 2 women in the store right now."),
+        ({"male": 2, "female": 1}, ENGLISH, "There are 2 men and 1 woman in the store right now."),
+        ({"male": 0, "female": 1}, ENGLISH, "There is 1 woman in the store right now."),
+        (
+            {"male": 1, "female": 1},
+            ["English", "polite"],
+            "As of 3:05 PM, there is 1 man and 1 woman (2 in total) in the store, according to the 입구 camera.",
+        ),
+        (
+            {"male": 1, "female": 1},
+            ["English", "casual"],
+            "It's 3:05 PM and the 입구 camera shows 1 man and 1 woman (2 in total) in the store.",
+        ),
+        ({"male": 1, "female": 1}, DEFAULT, "현재 매장에는 남자 1명, 여자 1명이 있습니다."),
+        ({"male": 1}, ["반말", "짧게"], "지금 매장에 남자 1명이 있어."),
+        ({"male": 1, "dog": 1}, ["English", "short"], "There is 1 man and 1 dog in the store right now."),
+    ],
+)
+def test_template_caption_agrees_in_number_with_what_it_names_first(
+    counts: dict[str, int], custom: list[str], expected: str
+) -> None:
+    # given counts of one (issue 11: "There are 1 man and 1 woman") / when the template writes
+    text = template(counts, custom)
+    # then "there is/are" agrees with the first thing named, and the caption stays faithful
+    assert text == expected
+    assert check_caption(text, counts=counts, camera_name="입구").ok, text
+
+
 def test_template_caption_without_brevity_adds_time_camera_and_total() -> None:
     # given instructions that do not ask for brevity
     text = template(COUNTS, ["공손하게 말해줘"])

@@ -110,6 +110,43 @@ def test_template_summary_is_written_in_english_when_asked() -> None:
     assert "10:00 is the busiest hour" in text
 
 
+def test_template_summary_uses_the_singular_for_one_and_words_for_under_a_minute() -> None:
+    # given one briefing of one man, five seconds long (issue 11: "average 1 people", "(0 min)")
+    stats = compute_summary_stats(points=[point(1, 0, 1, 0)], tz=SEOUL, interval_seconds=5)
+    # when the template summarises it in English
+    text = template_summary(stats=stats, custom=["English"])
+    # then one is singular and the duration is not "0 min"
+    assert "1. From May 01 09:30 to 09:30 (less than a minute), 1 briefing was recorded." in text
+    assert "3. The busiest hour was 09:00 (average 1 person); the peak was 1 person at 09:30." in text
+    assert "0 min" not in text
+    assert "1 people" not in text
+    # and in Korean the duration is "1분 미만", not "0분" or a rounded-up "1분"
+    korean = template_summary(stats=stats, custom=[])
+    assert "09:30까지 1분 미만 동안 브리핑 1건을 기록했습니다." in korean
+    assert "0분" not in korean
+
+
+def test_template_summary_counts_in_whole_minutes_from_one_minute_up() -> None:
+    # given a request of two briefings 40 s apart (80 s with the interval)
+    stats = compute_summary_stats(points=[point(1, 0, 1, 0), point(2, 0, 1, 0)], tz=SEOUL, interval_seconds=80)
+    # then the duration reads "1 min" / "1분"
+    assert "(1 min), 2 briefings were recorded." in template_summary(stats=stats, custom=["English"])
+    assert " 1분 동안" in template_summary(stats=stats, custom=[])
+
+
+def test_template_summary_advice_uses_the_singular_for_one() -> None:
+    # given a quiet hour averaging one person and one failed briefing
+    points = [point(1, 0, 1, 0), point(2, 40, 2, 1), point(3, 45, 0, 0, error="camera offline")]
+    text = template_summary(stats=stats_of(points), custom=["English"])
+    # then the advice says "1 person" and "1 briefing failed"
+    assert "around 09:00 (average 1 person)" in text
+    assert "- Equipment: 1 briefing failed;" in text
+    assert "(average 3 people)" in text
+    # and plurals stay plural
+    two_failed = [*points, point(4, 50, 0, 0, error="camera offline")]
+    assert "- Equipment: 2 briefings failed;" in template_summary(stats=stats_of(two_failed), custom=["English"])
+
+
 def test_template_summary_of_an_empty_request_says_so() -> None:
     # given no briefings / then the summary explains there is nothing to summarise
     assert "브리핑이 없어" in template_summary(stats=stats_of([]), custom=[])

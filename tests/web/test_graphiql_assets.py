@@ -20,6 +20,7 @@ from server.graphiql import graphiql_assets_present, graphiql_page, graphiql_rou
 
 JS_TYPES = ("text/javascript", "application/javascript")
 CSS_TYPES = ("text/css",)
+ICON_TYPES = ("image/svg+xml",)
 ABSOLUTE_URL = re.compile(r"""(?:https?:|wss?:)?//[^\s"'<>)]+""", re.IGNORECASE)
 
 needs_vendor = pytest.mark.skipif(
@@ -105,7 +106,8 @@ def test_every_script_and_stylesheet_is_served_from_this_origin(client: TestClie
         _assert_same_origin_path(url)
         asset = client.get(url)
         assert asset.status_code == 200, url
-        expected = JS_TYPES if urlsplit(url).path.endswith(".js") else CSS_TYPES
+        path = urlsplit(url).path
+        expected = JS_TYPES if path.endswith(".js") else ICON_TYPES if path.endswith(".svg") else CSS_TYPES
         assert asset.headers["content-type"].split(";")[0].strip() in expected, url
         assert "immutable" in asset.headers["cache-control"], url
         assert len(asset.content) > 0, url

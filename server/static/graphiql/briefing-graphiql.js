@@ -6,9 +6,111 @@
 // payload as {"authorization": "Bearer <token>"}: it is taken from the Authorization header
 // typed in GraphiQL's Headers editor, with one WebSocket client per distinct value.
 //
-// Globals from the vendored UMD builds: React, ReactDOM, GraphiQL, graphqlWs.
+// Which transport an operation takes is decided from the text being sent (the operation named by
+// operationName, or the only one), never from the editor's previous parse, so a subscription
+// pasted and run at once goes over the WebSocket. A link such as /graphql?query=…&variables=…
+// opens with the editors filled from the URL (nothing runs until the run button is pressed).
+// GraphiQL's menus (Radix) add a <style> element while open; it carries the page's style nonce
+// (#graphiql[data-style-nonce], fresh per response and allowed by the page's CSP) through the
+// __webpack_nonce__ global that the bundled code reads.
+//
+// Globals from the vendored UMD builds: React, ReactDOM, GraphiQL, graphqlWs. Under Node (the
+// tests) the file only exports chooseOperation and operationTypeOf.
 (function () {
   "use strict";
+
+  var OPERATION_KEYWORDS = { query: true, mutation: true, subscription: true };
+
+  /**
+   * The operations of a GraphQL document's text, in order: [{type, name}] with type "query",
+   * "mutation" or "subscription" and name "" when anonymous. Comments, strings, variable
+   * definitions and directives are skipped; only the top level of the document is read.
+   */
+  function operationsOf(text) {
+    var source = String(text || "");
+    var length = source.length;
+    var operations = [];
+    var header = []; // names at the top level since the last definition ended
+    var braces = 0;
+    var parens = 0;
+    var afterAt = false;
+    var i = 0;
+    while (i < length) {
+      var c = source.charAt(i);
+      if (c === "#") {
+        while (i < length && source.charAt(i) !== "\n" && source.charAt(i) !== "\r") i += 1;
+      } else if (c === '"') {
+        if (source.substr(i, 3) === '"""') {
+          i += 3;
+          while (i < length && source.substr(i, 3) !== '"""') i += source.substr(i, 4) === '\\"""' ? 4 : 1;
+          i += 3;
+        } else {
+          i += 1;
+          while (i < length && source.charAt(i) !== '"' && source.charAt(i) !== "\n") {
+            i += source.charAt(i) === "\\" ? 2 : 1;
+          }
+          i += 1;
+        }
+      } else if (c === "{") {
+        if (braces === 0 && parens === 0) {
+          if (header.length === 0) {
+            operations.push({ type: "query", name: "" }); // the { … } shorthand
+          } else if (OPERATION_KEYWORDS[header[0]]) {
+            operations.push({ type: header[0], name: header[1] || "" });
+          }
+          header = [];
+        }
+        braces += 1;
+        i += 1;
+      } else if (c === "}") {
+        braces = Math.max(0, braces - 1);
+        i += 1;
+      } else if (c === "(") {
+        parens += 1;
+        i += 1;
+      } else if (c === ")") {
+        parens = Math.max(0, parens - 1);
+        i += 1;
+      } else if (c === "@") {
+        afterAt = true;
+        i += 1;
+      } else if (/[_A-Za-z]/.test(c)) {
+        var start = i;
+        while (i < length && /[_0-9A-Za-z]/.test(source.charAt(i))) i += 1;
+        if (braces === 0 && parens === 0 && !afterAt) header.push(source.slice(start, i));
+        afterAt = false;
+      } else {
+        i += 1;
+      }
+    }
+    return operations;
+  }
+
+  /**
+   * The operation a request will run, read from the text being sent: {type, operationName}.
+   * The one named operationName, else the only one (GraphiQL may pass a stale name from the
+   * editor's previous content: a single operation pasted and run at once); type "" when that
+   * cannot be told (several operations and no matching name, or not GraphQL).
+   */
+  function chooseOperation(text, operationName) {
+    var operations = operationsOf(text);
+    var named = operations.filter(function (operation) {
+      return Boolean(operationName) && operation.name === operationName;
+    });
+    if (named.length === 1) return { type: named[0].type, operationName: operationName };
+    if (operations.length === 1) return { type: operations[0].type, operationName: operations[0].name || undefined };
+    return { type: "", operationName: operationName || undefined };
+  }
+
+  /** The type of the operation `chooseOperation` picks, or "". */
+  function operationTypeOf(text, operationName) {
+    return chooseOperation(text, operationName).type;
+  }
+
+  if (typeof document === "undefined") {
+    if (typeof module === "object" && module.exports) module.exports = { chooseOperation: chooseOperation, operationTypeOf: operationTypeOf };
+    return;
+  }
 
   var DEFAULT_QUERY = [
     "# Welcome to Bangguseok Briefing.",
@@ -43,6 +145,8 @@
   ].join("\n");
 
   var root = document.getElementById("graphiql");
+  var styleNonce = root.getAttribute("data-style-nonce");
+  if (styleNonce) window.__webpack_nonce__ = styleNonce;
   var endpoint = new URL(root.getAttribute("data-endpoint") || "/graphql", window.location.href);
   var httpUrl = endpoint.href;
   var wsEndpoint = new URL(endpoint.href);
@@ -68,28 +172,6 @@
       if (keys[i].toLowerCase() === "authorization") return headers[keys[i]].trim();
     }
     return "";
-  }
-
-  /** Whether the operation GraphiQL is about to run is a subscription. */
-  function isSubscription(params, opts) {
-    var doc = opts && opts.documentAST;
-    if (doc && Array.isArray(doc.definitions)) {
-      var operations = doc.definitions.filter(function (d) {
-        return d.kind === "OperationDefinition";
-      });
-      var chosen = operations.filter(function (d) {
-        return params.operationName ? d.name && d.name.value === params.operationName : true;
-      })[0];
-      if (chosen) return chosen.operation === "subscription";
-    }
-    // No parsed document (e.g. a plugin calling the fetcher): look at the text.
-    var text = String(params.query || "").replace(/#[^\n\r]*/g, "");
-    if (params.operationName) {
-      var name = String(params.operationName).replace(/[^_0-9A-Za-z]/g, "");
-      var named = new RegExp("\\bsubscription\\s+" + name + "\\b");
-      return named.test(text);
-    }
-    return /^\s*subscription\b/.test(text);
   }
 
   /** Queries and mutations: POST to the GraphQL endpoint with the editor's headers. */
@@ -215,17 +297,27 @@
 
   function fetcher(params, opts) {
     var headers = stringHeaders(opts && opts.headers);
-    if (isSubscription(params, opts)) return wsSubscribe(params, headers);
-    return httpFetch(params, headers);
+    var chosen = chooseOperation(params.query, params.operationName);
+    var sent = Object.assign({}, params, { operationName: chosen.operationName });
+    // Unsure (several operations and no name that matches): HTTP, where the server explains.
+    if (chosen.type === "subscription") return wsSubscribe(sent, headers);
+    return httpFetch(sent, headers);
   }
 
-  ReactDOM.createRoot(root).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultQuery: DEFAULT_QUERY,
-      defaultEditorToolsVisibility: "headers",
-      isHeadersEditorEnabled: true,
-      shouldPersistHeaders: false,
-    }),
-  );
+  var props = {
+    fetcher: fetcher,
+    defaultQuery: DEFAULT_QUERY,
+    defaultEditorToolsVisibility: "headers",
+    isHeadersEditorEnabled: true,
+    shouldPersistHeaders: false,
+  };
+  // A shared link: the editors start from the URL (headers never travel in links).
+  var linked = new URLSearchParams(window.location.search);
+  if (linked.get("query") !== null) {
+    props.query = linked.get("query");
+    if (linked.get("variables") !== null) props.variables = linked.get("variables");
+    if (linked.get("operationName")) props.operationName = linked.get("operationName");
+  }
+
+  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));
 })();
