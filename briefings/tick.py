@@ -74,30 +74,29 @@ class TickEngine:
             return "expired"
         if loaded.expected is not None and loaded.expected > seq:
             return "stale"  # a re-run of a tick whose chain already moved on (e.g. after a timeout)
-        seq = await self._catch_up(request=request, seq=seq, now=now)
+        seq, skipped = self._catch_up(request=request, seq=seq, now=now)
         stored = None if first_try else await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
-            stored = await self._produce(request=request, seq=seq, started=now)
+            stored = await self._produce(request=request, seq=seq, skipped=skipped, started=now)
         await self.store.finish(Finish(request=request, stored=stored, next_seq=seq + 1))
         return "stored" if stored is not None else "inactive"
 
-    async def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> int:
-        """Skip to the current slot when this tick is more than one interval late."""
+    def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> tuple[int, int]:
+        """The slot to run and how many slots before it are skipped: more than one interval late,
+        a tick jumps to the current slot. The count is stored with the briefing (`skipped_before`),
+        not as a write of its own, so an overloaded worker does not add store traffic by skipping."""
         late = now - due_at(request=request, seq=seq)
         metrics.TICK_LATENESS.observe(max(0.0, late.total_seconds()))
         if late <= timedelta(seconds=request.interval):
-            return seq
+            return seq, 0
         slot = current_slot(request=request, now=now)
         skipped = max(0, slot - seq)
         if skipped:
             metrics.TICKS_SKIPPED.inc(skipped)
-            await self.store.count_skipped(request_id=doc_id(request), skipped=skipped)
-            log.warning(
-                "request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped
-            )
-        return max(seq, slot)
+            log.debug("request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped)
+        return max(seq, slot), skipped
 
-    async def _produce(self, *, request: BriefingRequest, seq: int, started: datetime) -> Briefing | None:
+    async def _produce(self, *, request: BriefingRequest, seq: int, skipped: int, started: datetime) -> Briefing | None:
         camera = self.cameras.get(request.camera_id)
         camera_name = camera.name if camera is not None else request.camera_id
         observation = await self.batcher.observe(request.camera_id)
@@ -105,6 +104,7 @@ class TickEngine:
         briefing = await self._compose(
             request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom
         )
+        briefing.skipped_before = skipped
         if utcnow() - started > RECHECK_AFTER:
             # A slow tick (an LLM caption) re-reads the status, so that a briefing ended meanwhile
             # gets nothing after its end; a fast one relies on the state it started with.

@@ -8,8 +8,10 @@ Ticks due together (one worker runs them as concurrent tasks) share their round 
   unreachable (so a missed end flag cannot outlive an outage);
 * **store**: one `insert_many(ordered=False)` for every briefing (a duplicate key from an arq
   retry is not an error: that briefing is read back);
-* **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue;
-* **skips**: one bulk `$inc` of `skipped_ticks` for every late tick.
+* **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue.
+
+Skipped slots cost no write of their own: each briefing carries how many slots were skipped just
+before it (`skipped_before`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
-from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError
 
 from briefings.events import BriefingAnnounced, queue_announce
 from briefings.lifecycle import ended_key
@@ -65,7 +66,6 @@ class TickStore:
         self._loads = Coalescer[str, Loaded](flush=self._load_many, window=window)
         self._inserts = Coalescer[Briefing, Briefing | None](flush=self._insert_many, window=window)
         self._finishes = Coalescer[Finish, None](flush=self._finish_many, window=window)
-        self._skips = Coalescer[tuple[PydanticObjectId, int], None](flush=self._skip_many, window=window)
 
     async def load(self, request_id: str) -> Loaded:
         """The request of a tick, its end flag and its chain position."""
@@ -78,13 +78,6 @@ class TickStore:
     async def finish(self, finish: Finish) -> None:
         """Announce a stored briefing and queue the next tick."""
         await self._finishes.submit(finish)
-
-    async def count_skipped(self, *, request_id: PydanticObjectId, skipped: int) -> None:
-        """Add to a request's `skipped_ticks` (bookkeeping: failures are logged, not raised)."""
-        try:
-            await self._skips.submit((request_id, skipped))
-        except PyMongoError as error:
-            log.warning("request %s: could not count %d skipped tick(s): %s", request_id, skipped, error)
 
     def forget(self) -> None:
         """Drop every cached request (Redis was unreachable: end flags may have been missed)."""
@@ -153,9 +146,3 @@ class TickStore:
             await enqueue_ticks(arq=self._arq, ticks=[(f.request, f.next_seq) for f in finishes], pipe=pipe)
             await pipe.execute()
         return [None] * len(finishes)
-
-    async def _skip_many(self, skips: list[tuple[PydanticObjectId, int]]) -> Sequence[None]:
-        operations = [UpdateOne({"_id": request_id}, {"$inc": {"skipped_ticks": n}}) for request_id, n in skips]
-        collection = BriefingRequest.get_pymongo_collection()
-        await retry_transient(lambda: collection.bulk_write(operations, ordered=False), what="count skipped ticks")
-        return [None] * len(skips)

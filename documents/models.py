@@ -86,7 +86,7 @@ class BriefingRequest(Document):
     status: RequestStatus = RequestStatus.ACTIVE
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
-    skipped_ticks: int = 0
+    skipped_ticks: int = 0  # rows written before 2026-12: skips now live on briefings (skipped_before)
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
@@ -133,6 +133,7 @@ class Briefing(Document):
     caption_source: CaptionSource = CaptionSource.TEMPLATE
     error: str | None = None
     detections: list[StoredDetection] = Field(default_factory=list)
+    skipped_before: int = 0  # slots skipped (too late) just before this one
     created_at: datetime = Field(default_factory=utcnow)
 
     @field_validator("id", mode="before")

@@ -17,7 +17,7 @@ from core.settings import Settings
 from documents import User
 from inference.cameras import CameraRegistry
 from language.llm import LLMClient, build_llm_client
-from resolvers.loaders import count_briefings_many
+from resolvers.loaders import BriefingTally, tally_briefings_many
 
 
 @dataclass
@@ -70,4 +70,6 @@ class Context:
     user: User | None = None
     token_hash: str | None = None
     connection_params: dict[str, object] | None = None
-    briefing_counts: DataLoader[str, int] = field(default_factory=lambda: DataLoader(load_fn=count_briefings_many))
+    briefing_tallies: DataLoader[str, BriefingTally] = field(
+        default_factory=lambda: DataLoader(load_fn=tally_briefings_many)
+    )

@@ -52,4 +52,10 @@ async def count_briefings(*, request_id: PydanticObjectId) -> int:
 
 async def count_briefings_batched(*, ctx: Context, request_id: str) -> int:
     """Briefing count of a request, batched per operation: one `$group` for a whole list of requests."""
-    return await ctx.briefing_counts.load(request_id)
+    return (await ctx.briefing_tallies.load(request_id)).count
+
+
+async def skipped_ticks_batched(*, ctx: Context, request_id: str, stored: int) -> int:
+    """Slots a request skipped: what its briefings record (`skipped_before`), plus `stored`, the
+    request's own counter (kept by rows written before skips moved onto briefings)."""
+    return stored + (await ctx.briefing_tallies.load(request_id)).skipped

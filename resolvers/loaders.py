@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from beanie import PydanticObjectId
 
 from documents import Briefing
 
 
-async def count_briefings_many(keys: list[str]) -> list[int]:
-    """Briefing counts of many requests in one `$group` (0 for a request without briefings)."""
+@dataclass(frozen=True)
+class BriefingTally:
+    """How many briefings a request stored, and how many slots its ticks skipped before them."""
+
+    count: int = 0
+    skipped: int = 0
+
+
+async def tally_briefings_many(keys: list[str]) -> list[BriefingTally]:
+    """The tallies of many requests in one `$group` (zeros for a request without briefings)."""
     ids = [PydanticObjectId(key) for key in keys]
     pipeline: list[dict[str, object]] = [
         {"$match": {"request_id": {"$in": ids}}},
-        {"$group": {"_id": "$request_id", "n": {"$sum": 1}}},
+        {"$group": {"_id": "$request_id", "n": {"$sum": 1}, "skipped": {"$sum": "$skipped_before"}}},
     ]
     rows = await Briefing.aggregate(pipeline).to_list()
-    counts = {str(row["_id"]): int(row["n"]) for row in rows}
-    return [counts.get(key, 0) for key in keys]
+    tallies = {str(row["_id"]): BriefingTally(count=int(row["n"]), skipped=int(row["skipped"] or 0)) for row in rows}
+    return [tallies.get(key, BriefingTally()) for key in keys]

@@ -55,7 +55,7 @@ class BriefingRequestGQL:
     camera_id: strawberry.ID
     status: RequestStatusGQL  # type: ignore[valid-type]
     end_reason: EndReasonGQL | None  # type: ignore[valid-type]
-    skipped_ticks: int
+    stored_skipped_ticks: strawberry.Private[int]
 
     @strawberry.field(description="True while ticks are still being scheduled.")
     def active(self) -> bool:
@@ -64,6 +64,12 @@ class BriefingRequestGQL:
     @strawberry.field(description="How many briefings this request has stored so far.")
     async def briefing_count(self, info: Info[Context, None]) -> int:
         return await history.count_briefings_batched(ctx=info.context, request_id=str(self.id))
+
+    @strawberry.field
+    async def skipped_ticks(self, info: Info[Context, None]) -> int:
+        return await history.skipped_ticks_batched(
+            ctx=info.context, request_id=str(self.id), stored=self.stored_skipped_ticks
+        )
 
     @classmethod
     def from_doc(cls, doc: RequestDoc) -> BriefingRequestGQL:
@@ -78,7 +84,7 @@ class BriefingRequestGQL:
             camera_id=strawberry.ID(doc.camera_id),
             status=doc.status,
             end_reason=doc.end_reason,
-            skipped_ticks=doc.skipped_ticks,
+            stored_skipped_ticks=doc.skipped_ticks,
         )
 
 

@@ -228,6 +228,13 @@ class Stack:
         assert found is not None, request_id
         return found
 
+    def skipped_ticks(self, request_id: str) -> int:
+        """Slots the request skipped: recorded on its briefings (plus the request's legacy counter)."""
+        briefings = self.db()["briefings"].find({"request_id": ObjectId(request_id)}, {"skipped_before": 1})
+        return int(self.request(request_id).get("skipped_ticks", 0)) + sum(
+            int(b.get("skipped_before", 0)) for b in briefings
+        )
+
     # --- API ------------------------------------------------------------------------------------
 
     def login(self, username: str, server: Proc | None = None) -> str:

@@ -67,7 +67,7 @@ def _assert_store_matches(stack: Stack, request_id: str, received: list[int]) ->
     stored = stack.stored_seqs(request_id)
     assert_once_each(stored)
     assert stored, "nothing was stored"
-    skipped = int(stack.request(request_id).get("skipped_ticks", 0))
+    skipped = stack.skipped_ticks(request_id)
     assert stored[0] == 1
     assert len(stored) + skipped == stored[-1], f"seqs missing without being counted as skipped: {stored}, {skipped}"
     assert received == stored, f"received {received} but the store has {stored}"
@@ -115,7 +115,7 @@ def test_given_a_worker_killed_mid_tick_when_arq_reruns_the_job_on_another_worke
 
     stored = _assert_store_matches(stack, request_id, seqs_of(events))
     assert stored[:2] == [1, 2]
-    assert stack.request(request_id)["skipped_ticks"] == 0
+    assert stack.skipped_ticks(request_id) == 0
     # seq 1 was produced by a survivor once arq gave up on the dead worker, and the chain went on
     assert victim.stored_ticks(request_id) == set()
     by_survivors = set().union(*(w.stored_ticks(request_id) for w in survivors))
@@ -183,7 +183,7 @@ def test_given_a_running_briefing_when_redis_is_flushed_then_the_reconciler_rest
     stored = _assert_store_matches(stack, request_id, seqs_of(events))
     # the reconciler ran within the interval, so nothing had to be skipped: the seqs are consecutive
     assert stored == list(range(1, len(stored) + 1))
-    assert stack.request(request_id)["skipped_ticks"] == 0
+    assert stack.skipped_ticks(request_id) == 0
     assert restored_in <= interval + RECONCILE_SECONDS + 2.5
 
 
@@ -240,7 +240,7 @@ def test_given_the_llm_answering_500_when_ticks_run_then_captions_are_template_a
         stack.end_quietly(token)
     stored = _assert_store_matches(stack, request_id, seqs_of(events))
     assert stored == list(range(1, len(stored) + 1))
-    assert stack.request(request_id)["skipped_ticks"] == 0
+    assert stack.skipped_ticks(request_id) == 0
     for briefing in stack.briefings(request_id):
         assert briefing["caption_source"] == "TEMPLATE"
         assert briefing["caption"].strip()
