@@ -34,9 +34,13 @@ pytest:
 	$(PY) -m pytest
 
 bench:
-	$(PY) bench/inference.py
-	$(PY) bench/ticks.py
-	$(PY) bench/fanout.py
+	$(PY) -m bench.inference
+	$(PY) -m bench.ticks
+	$(PY) -m bench.fanout
+	$(PY) -m bench.idle
+	$(PY) -m bench.api_memory
+	$(PY) bench/clients.py --n 100
+	$(PY) bench/reconnect.py
 
 train-demo:
 	$(PY) -m inference.demo.train

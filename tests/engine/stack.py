@@ -140,9 +140,9 @@ class Stack:
             )
         return Proc(name=name, proc=proc, log=log, port=port)
 
-    def spawn_server(self, **extra: str) -> Proc:
-        """Start an API process (not waiting for it: see `ready`)."""
-        port = free_port()
+    def spawn_server(self, *, port: int | None = None, **extra: str) -> Proc:
+        """Start an API process, on a free port unless `port` is given (not waiting for it: see `ready`)."""
+        port = port or free_port()
         name = f"api{len(self.servers) + 1}"
         server = self._spawn(name, ["serve", "--host", "127.0.0.1", "--port", str(port)], self.env(**extra), port)
         self.servers.append(server)
@@ -159,7 +159,7 @@ class Stack:
 
         A worker is ready about a second after arq said "Starting worker": the imports (torch) are the
         slow part, on_startup follows in well under a second. (arq's health-check key is no signal:
-        it is written once an hour, and a restarted or flushed Redis loses it.)"""
+        a restarted or flushed Redis loses it until the worker's next heartbeat.)"""
         deadline = time.monotonic() + timeout
         for proc in procs:
             left = max(1.0, deadline - time.monotonic())
