@@ -45,7 +45,11 @@ class Subscription:
     ) -> AsyncGenerator[BriefingEvent, None]:
         ctx, user = info.context, require_user(info.context)
         request = await briefings.start_briefing(
-            ctx=ctx, user=user, interval=interval, endtime=endtime, camera_id=str(camera_id or DEMO_CAMERA_ID)
+            ctx=ctx,
+            user=user,
+            interval=interval,
+            endtime=endtime,
+            camera_id=DEMO_CAMERA_ID if camera_id is None else str(camera_id),
         )
         async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=0, started=True):
             yield to_gql(event)

@@ -125,6 +125,7 @@ def test_reload_briefing_of_an_ended_request_replays_and_ends_at_once(
         ({"i": 5, "e": "2020-01-01T00:00:00+09:00"}, "endtime"),
         ({"i": 5, "e": in_seconds(25 * 3600)}, "endtime"),
         ({"i": 5, "e": "23:00", "c": "lobby"}, "cameraId"),
+        ({"i": 5, "e": "23:00", "c": ""}, "cameraId"),
     ],
 )
 def test_bad_briefing_arguments_are_refused_before_anything_is_stored(
