@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -59,23 +60,53 @@ class Overflow(Exception):
 
 @dataclass(eq=False)
 class Subscription(Generic[E]):
-    """One subscriber's bounded inbox. The hub's `resync` event asks it to re-read the store."""
+    """One subscriber's bounded inbox. The hub's `resync` event asks it to re-read the store.
+
+    A deque and one waiter future rather than an `asyncio.Queue` under `asyncio.timeout`: every
+    live event passes through every subscriber's inbox, so what it costs to put and to get is paid a
+    thousand times per event with a thousand subscribers (and an idle inbox is smaller)."""
 
     request_id: str
-    queue: asyncio.Queue[E]
+    size: int
+    events: deque[E] = field(default_factory=deque)
     overflowed: bool = False
+    _waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: E) -> None:
+        """Add an event (the hub's side); an inbox already holding `size` events overflows instead."""
+        if self.overflowed:
+            return
+        if len(self.events) >= self.size:
+            self.overflowed = True
+            self.events.clear()
+        else:
+            self.events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self, *, wait: float) -> E | None:
         """The next event, None after `wait` seconds of silence; raises Overflow once it fell behind."""
         if self.overflowed:
             raise Overflow
-        try:
-            async with asyncio.timeout(wait):
-                return await self.queue.get()
-        except TimeoutError:
+        if not self.events:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            timer = loop.call_later(wait, _wake, waiter)
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
             if self.overflowed:
-                raise Overflow from None
-            return None
+                raise Overflow
+        return self.events.popleft() if self.events else None
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass(eq=False)
@@ -111,7 +142,7 @@ class EventHub(Generic[E]):
             tail = _Tail[E](request_id=request_id, last_id=await self._current_id(request_id))
             self._tails[request_id] = tail
             tail.task = asyncio.create_task(self._run(tail), name=f"tail:{request_id}")
-        sub = Subscription[E](request_id=request_id, queue=asyncio.Queue(maxsize=self._queue_size))
+        sub = Subscription[E](request_id=request_id, size=self._queue_size)
         tail.subscribers.add(sub)
         return sub
 
@@ -173,14 +204,4 @@ class EventHub(Generic[E]):
 
     def _fan_out(self, tail: _Tail[E], event: E) -> None:
         for sub in list(tail.subscribers):
-            if sub.overflowed:
-                continue
-            try:
-                sub.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                sub.overflowed = True
-                # wake the consumer so it notices promptly
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    sub.queue.get_nowait()
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(self._resync)
+            sub.put(event)  # an inbox that overflows wakes its consumer, which then raises Overflow

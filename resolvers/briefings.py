@@ -162,6 +162,7 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
             async for tail in _finish(request_id=request_id, last=last, current=current or request):
                 yield tail
             return
+        del current  # not held while the stream waits: an idle subscription keeps as little as it can
         while True:
             event = await sub.get(wait=quiet)
             if event is None or event is RESYNC:

@@ -6,20 +6,18 @@ import re
 from collections.abc import Callable, Iterator
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as query_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from core.settings import Settings
 from resolvers.errors import ErrorCode, is_coded
+from schema.documents import DocumentCache, SharedDocuments
+from schema.fanout import FanoutExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -37,6 +35,12 @@ class CodedMaskErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": ErrorCode.INTERNAL.value}
         return masked
+
+    def _process_result(self, result: object) -> None:
+        # Strawberry checks every streamed result against a runtime protocol first, which costs more
+        # than the rest of a live event's delivery; a result without errors has nothing to mask.
+        if getattr(result, "errors", None):
+            super()._process_result(result)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -81,20 +85,33 @@ class BriefingSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The API schema, hardened per settings (depth, aliases, tokens, introspection, suggestions)."""
+    """The API schema, hardened per settings (depth, aliases, tokens, introspection, suggestions).
+
+    Valid documents are parsed and validated once per text (`schema.documents`); subscription events
+    of a shared value are executed once per operation (`schema.fanout`)."""
+    documents = DocumentCache()
+    # The rules of QueryDepthLimiter, MaxAliasesLimiter and DisableIntrospection, built once: those
+    # extensions build a new rule class for every operation, which a subscription keeps while it runs.
+    rules: list[type[ASTValidationRule]] = [
+        query_depth_rule(settings.max_query_depth, None, None),
+        max_aliases_rule(settings.max_aliases),
+    ]
+    if not settings.introspection_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: SharedDocuments(documents),
         CodeEveryError,
         CodedMaskErrors,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
     if not settings.introspection_enabled:
-        extensions += [DisableIntrospection, NoSuggestions]
+        extensions.append(NoSuggestions)
     return BriefingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=FanoutExecutionContext,
     )

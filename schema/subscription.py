@@ -12,6 +12,7 @@ from inference.cameras import DEMO_CAMERA_ID
 from resolvers import briefings
 from resolvers.auth import require_user
 from resolvers.context import Context
+from schema.fanout import shared_value
 from schema.permissions import AUTH
 from schema.types import BriefingEndedGQL, BriefingEvent, BriefingGQL, BriefingRequestGQL, BriefingStartedGQL
 
@@ -19,9 +20,12 @@ DEMO_CAMERA = strawberry.ID(DEMO_CAMERA_ID)
 
 
 def to_gql(event: briefings.Event) -> BriefingEvent:
-    """Map a resolver event to its GraphQL type."""
+    """Map a resolver event to its GraphQL type.
+
+    A `Briefing` maps through `shared_value`: the subscribers of a live event hold the same document,
+    so they yield the same value, executed and serialised once for all of them (`schema.fanout`)."""
     if isinstance(event, Briefing):
-        return BriefingGQL.from_doc(event)
+        return shared_value(event, BriefingGQL.from_doc)
     if isinstance(event, briefings.Started):
         return BriefingStartedGQL(request=BriefingRequestGQL.from_doc(event.request))
     return BriefingEndedGQL(request=BriefingRequestGQL.from_doc(event.request), reason=event.reason)

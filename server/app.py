@@ -27,12 +27,14 @@ from inference.cameras import load_camera_registry
 from resolvers import auth
 from resolvers.context import Context, Services
 from schema.build import build_schema
+from schema.fanout import encode_message
 from server.export import export_routes
 from server.graphiql import BUILD_HINT, graphiql_assets_present, graphiql_page, graphiql_routes
 from server.graphql_http import GraphQLOverHTTP
 from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
 from server.observability import RequestContext, metrics_routes
+from server.runtime import tune_garbage_collector
 
 log = logging.getLogger("briefing.server")
 READY_TIMEOUT_SECONDS = 2.0
@@ -79,6 +81,10 @@ class BriefingGraphQL(GraphQLOverHTTP):
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page()
 
+    def encode_json(self, data: object) -> str:
+        """Strawberry's JSON, with the payload of a shared subscription result serialised once (`schema.fanout`)."""
+        return encode_message(data)
+
 
 async def healthz(_: Request) -> Response:
     """The process is up."""
@@ -107,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         services_ref["services"] = services
         if not graphiql_assets_present():
             log.warning("GraphiQL assets are not built: %s", BUILD_HINT)
+        tune_garbage_collector()
         try:
             yield
         finally:
