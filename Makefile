@@ -18,7 +18,7 @@ provision:
 	scripts/provision.sh python redis ferretdb web
 
 provision-test: provision
-	scripts/provision.sh ffmpeg rtsp
+	scripts/provision.sh ffmpeg rtsp chromium
 
 assets:
 	scripts/provision.sh web

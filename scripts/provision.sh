@@ -5,7 +5,8 @@
 #   scripts/provision.sh ferretdb -> FerretDB v1.24.2 built from the Go module proxy
 #   scripts/provision.sh ffmpeg   -> Debian's ffmpeg (feeds the RTSP test server)
 #   scripts/provision.sh rtsp     -> an RTSP server for the camera tests
-#   scripts/provision.sh web      -> npm packages and the offline GraphiQL assets
+#   scripts/provision.sh web      -> npm packages, the offline GraphiQL assets and the web app build
+#   scripts/provision.sh chromium -> Debian's chromium and Korean fonts (browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${BRIEFING_TOOLS_DIR:-$HOME/.cache/bangguseok/bin}"
@@ -84,6 +85,21 @@ web() {
     touch "$stamp"
   fi
   node web/copy-assets.mjs >/dev/null
+  # The owner's web app (web/app, served at /): type-checked and built by Vite into server/static/app,
+  # again only when a source, the lock file, the build config or the possibleTypes is newer than the build.
+  # Its GraphQL types (web/app/src/generated) are committed: `npm run codegen --prefix web` refreshes them.
+  local built=server/static/app/index.html
+  if [ ! -f "$built" ] || [ -n "$(find web/app web/package-lock.json web/package.json web/vite.config.ts \
+      web/tsconfig.json web/possible-types.json -newer "$built" -print -quit 2>/dev/null)" ]; then
+    npm run build --prefix web --silent >/dev/null
+  fi
+}
+
+chromium_browser() {
+  # Debian's Chromium for the browser tests (Playwright drives it; no browser download), with Nanum
+  # fonts so Korean renders in screenshots.
+  if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi nanum; then return 0; fi
+  apt_install chromium fonts-nanum
 }
 
 for what in "$@"; do
@@ -94,6 +110,7 @@ for what in "$@"; do
     ffmpeg) command -v ffmpeg >/dev/null 2>&1 || apt_install ffmpeg ;;
     web) web ;;
     rtsp) rtsp_server ;;
+    chromium) chromium_browser ;;
     *) echo "provision: unknown target $what" >&2; exit 2 ;;
   esac
 done

@@ -35,6 +35,7 @@ from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
 from server.observability import RequestContext, metrics_routes
 from server.runtime import tune_garbage_collector
+from server.webapp import webapp_routes
 
 log = logging.getLogger("briefing.server")
 READY_TIMEOUT_SECONDS = 2.0
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> Starlette:
         *export_routes(services_ref=services_ref),
         *legacy_routes(settings=settings, services_ref=services_ref),
         *metrics_routes(settings),
+        *webapp_routes(),  # last: the app's page and assets never shadow the API's routes
     ]
     middleware = [
         Middleware(RequestContext),
