@@ -20,10 +20,17 @@ class BriefingTally:
 async def tally_briefings_many(keys: list[str]) -> list[BriefingTally]:
     """The tallies of many requests in one `$group` (zeros for a request without briefings)."""
     ids = [PydanticObjectId(key) for key in keys]
+    # One accumulator per `$group`: FerretDB 1.24 answers 0 for every accumulator after the first
+    # (`{n: {$sum: 1}, skipped: {$sum: "$skipped_before"}}` gives skipped = 0), so group by the
+    # skip count too and add up here; a request has few distinct skip counts.
     pipeline: list[dict[str, object]] = [
         {"$match": {"request_id": {"$in": ids}}},
-        {"$group": {"_id": "$request_id", "n": {"$sum": 1}, "skipped": {"$sum": "$skipped_before"}}},
+        {"$group": {"_id": {"request": "$request_id", "skipped": "$skipped_before"}, "n": {"$sum": 1}}},
     ]
-    rows = await Briefing.aggregate(pipeline).to_list()
-    tallies = {str(row["_id"]): BriefingTally(count=int(row["n"]), skipped=int(row["skipped"] or 0)) for row in rows}
-    return [tallies.get(key, BriefingTally()) for key in keys]
+    counts: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for row in await Briefing.aggregate(pipeline).to_list():
+        key, n = str(row["_id"]["request"]), int(row["n"])
+        counts[key] = counts.get(key, 0) + n
+        skipped[key] = skipped.get(key, 0) + n * int(row["_id"].get("skipped") or 0)
+    return [BriefingTally(count=counts.get(key, 0), skipped=skipped.get(key, 0)) for key in keys]

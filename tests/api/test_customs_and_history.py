@@ -62,7 +62,9 @@ def test_update_custom_needs_a_token(gql: GraphQLClient) -> None:
     assert error_codes(gql(UPDATE, {"c": ["x"]})) == ["UNAUTHENTICATED"]
 
 
-def _seed_request(mongo_url: str, *, owner: str, created: datetime, briefings: int) -> str:
+def _seed_request(
+    mongo_url: str, *, owner: str, created: datetime, briefings: int, skipped_before: int = 0, skipped_ticks: int = 0
+) -> str:
     client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
     db = client.get_default_database("briefing")
     user = db["users"].find_one({"username": owner})
@@ -81,7 +83,7 @@ def _seed_request(mongo_url: str, *, owner: str, created: datetime, briefings: i
             "status": "ENDED",
             "ended_at": created + timedelta(hours=1),
             "end_reason": "REACHED_ENDTIME",
-            "skipped_ticks": 0,
+            "skipped_ticks": skipped_ticks,
             "created_at": created,
         }
     )
@@ -96,6 +98,7 @@ def _seed_request(mongo_url: str, *, owner: str, created: datetime, briefings: i
                 "caption_source": "TEMPLATE",
                 "error": None,
                 "detections": [],
+                "skipped_before": skipped_before if seq > 1 else 0,
                 "created_at": created,
             }
         )
@@ -112,6 +115,17 @@ def test_requests_are_listed_newest_first_with_counts(gql: GraphQLClient, mongo_
     assert [r["id"] for r in rows] == [newer, older]
     assert [r["briefingCount"] for r in rows] == [3, 2]
     assert rows[0]["status"] == "ENDED" and rows[0]["active"] is False and rows[0]["endReason"] == "REACHED_ENDTIME"
+
+
+def test_skipped_ticks_add_what_each_briefing_and_the_request_record(gql: GraphQLClient, mongo_url: str) -> None:
+    # Given a request whose briefings 2..4 each skipped 2 slots, and which counted 1 itself (older rows)
+    token = gql.login("frank")
+    created = datetime(2026, 11, 3, tzinfo=UTC)
+    _seed_request(mongo_url, owner="frank", created=created, briefings=4, skipped_before=2, skipped_ticks=1)
+    # When the owner lists their requests
+    rows = gql("{ requests { briefingCount skippedTicks } }", token=token)["data"]["requests"]
+    # Then both the count and the skips are totalled
+    assert rows == [{"briefingCount": 4, "skippedTicks": 7}]
 
 
 def test_briefings_come_oldest_first(gql: GraphQLClient, mongo_url: str) -> None:
