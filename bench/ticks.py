@@ -108,6 +108,7 @@ async def create_requests(
             starts_at=starts_at if aligned else starts_at + timedelta(seconds=i / n),
             ends_at=ends_at,
             camera_id="demo",
+            keyed=True,
         )
         for i, u in enumerate(users)
     ]

@@ -44,6 +44,7 @@ async def start_request(
         starts_at=now,
         ends_at=ends_at,
         camera_id=camera_id,
+        keyed=True,
     )
     await retry_transient(request.insert, what="store a request")
     before = await retry_transient(

@@ -87,6 +87,9 @@ class BriefingRequest(Document):
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     skipped_ticks: int = 0  # rows written before 2026-12: skips now live on briefings (skipped_before)
+    keyed: bool = False
+    """Every briefing of this request has `_id` = `briefing_key` (set by `start_request`; rows written
+    before 2026-11-25 lack it), so its briefings can be read by key instead of by a filter."""
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:

@@ -154,12 +154,12 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
     request_id: PydanticObjectId = request.id  # type: ignore[assignment]
     quiet = float(request.interval) + 5.0
     while True:
-        for briefing in await briefings_of(request_id=request_id, after_seq=last):
+        for briefing in await briefings_of(request=request, after_seq=last):
             yield briefing
             last = briefing.seq
         current = await BriefingRequest.get(request_id)
         if current is None or current.status != RequestStatus.ACTIVE:
-            async for tail in _finish(request_id=request_id, last=last, current=current or request):
+            async for tail in _finish(last=last, current=current or request):
                 yield tail
             return
         del current  # not held while the stream waits: an idle subscription keeps as little as it can
@@ -172,13 +172,13 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
                 last = event.seq
             elif isinstance(event, EndAnnounced):
                 current = await BriefingRequest.get(request_id)
-                async for tail in _finish(request_id=request_id, last=last, current=current or request):
+                async for tail in _finish(last=last, current=current or request):
                     yield tail
                 return
 
 
-async def _finish(*, request_id: PydanticObjectId, last: int, current: BriefingRequest) -> AsyncIterator[Event]:
-    for briefing in await briefings_of(request_id=request_id, after_seq=last):
+async def _finish(*, last: int, current: BriefingRequest) -> AsyncIterator[Event]:
+    for briefing in await briefings_of(request=current, after_seq=last):
         yield briefing
     yield Ended(request=current, reason=current.end_reason or EndReason.FAILED)
 

@@ -115,7 +115,7 @@ async def briefing_texts(*, ctx: Context, request_id: str) -> list[str]:
     """The text forms of a request's briefings, oldest first; NOT_FOUND unless its owner is fenced in."""
     request = await _fenced_request(ctx=ctx, request_id=request_id)
     tz = ctx.services.settings.tz
-    return [text_form(briefing, tz) for briefing in await history.briefings_of(request_id=doc_id(request))]
+    return [text_form(briefing, tz) for briefing in await history.briefings_of(request=request)]
 
 
 async def summary(*, ctx: Context, request_id: str) -> str:
@@ -167,7 +167,7 @@ async def open_reload(*, ctx: Context, username: str) -> Frames:
     if user is not None:
         with contextlib.suppress(CodedError):  # NOT_FOUND: no request yet
             request = await briefings.latest_request(user=user)
-    stored = [] if request is None else await history.briefings_of(request_id=doc_id(request))
+    stored = [] if request is None else await history.briefings_of(request=request)
     tz = ctx.services.settings.tz
     first = json.dumps(
         {"briefing_data": [text_form(briefing, tz) for briefing in stored]}, ensure_ascii=False, separators=(",", ":")

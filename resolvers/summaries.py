@@ -65,7 +65,7 @@ async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) ->
             stored=stored, request_id=rid, refresh=refresh, asked_at=asked_at
         ):
             return SummaryResult(doc=stored, cached=True)
-        briefings = await briefings_of(request_id=rid)
+        briefings = await briefings_of(request=request)
         written = await write_summary(
             stats=compute_summary_stats(
                 points=[_point(b) for b in briefings], tz=ctx.services.settings.tz, interval_seconds=request.interval

@@ -31,7 +31,7 @@ python_env() {
   touch "$stamp"
 }
 
-FERRETDB_BUILD=v1.24.2+id-index  # bump when the patches below change: an older binary is rebuilt
+FERRETDB_BUILD=v1.24.2+id-index+id-in  # bump when the patches below change: an older binary is rebuilt
 
 ferretdb() {
   if [ -x "$TOOLS/ferretdb" ] && [ "$(cat "$TOOLS/ferretdb.build" 2>/dev/null)" = "$FERRETDB_BUILD" ]; then return 0; fi
@@ -55,6 +55,57 @@ old = "IDColumn = DefaultColumn + \"->'$._id'\""
 new = "IDColumn = DefaultColumn + `->\"_id\"`"
 assert old in text, "FerretDB source changed: review the _id index patch"
 open(path, "w").write(text.replace(old, new))
+EOF
+  # Only `{_id: <string or ObjectId>}` reaches SQLite as a WHERE clause; `{_id: {$in: [...]}}` (how
+  # replays read a request's briefings by their `<request>:<seq>` keys) scanned the table. Push it
+  # down as `WHERE id IN (...)` through the _id index; the handler filters every row again, so the
+  # pushdown only narrows what is read.
+  python3 - "$tmp/ferretdb/internal/backends/sqlite/collection.go" <<'EOF'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+old = """		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}"""
+new = """		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		case *types.Document:
+			whereClause, args = idInClause(v.(*types.Document))
+		}"""
+assert text.count(old) == 1, "FerretDB source changed: review the _id $in patch"
+text = text.replace(old, new)
+text += """
+// idInClause pushes `{_id: {$in: [strings or ObjectIDs]}}` down as an IN over the _id index.
+func idInClause(d *types.Document) (string, []any) {
+	if d.Len() != 1 {
+		return "", nil
+	}
+	in, err := d.Get("$in")
+	if err != nil {
+		return "", nil
+	}
+	arr, ok := in.(*types.Array)
+	if !ok || arr.Len() == 0 || arr.Len() > 1000 {
+		return "", nil
+	}
+	placeholders := make([]string, arr.Len())
+	args := make([]any, arr.Len())
+	for i := 0; i < arr.Len(); i++ {
+		e := must.NotFail(arr.Get(i))
+		switch e.(type) {
+		case string, types.ObjectID:
+		default:
+			return "", nil
+		}
+		placeholders[i] = "?"
+		args[i] = string(must.NotFail(sjson.MarshalSingleValue(e)))
+	}
+	return fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, strings.Join(placeholders, ", ")), args
+}
+"""
+open(path, "w").write(text)
 EOF
   (cd "$tmp/ferretdb" && go build -o "$TOOLS/ferretdb" ./cmd/ferretdb)
   echo "$FERRETDB_BUILD" > "$TOOLS/ferretdb.build"

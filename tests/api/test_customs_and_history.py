@@ -63,7 +63,15 @@ def test_update_custom_needs_a_token(gql: GraphQLClient) -> None:
 
 
 def _seed_request(
-    mongo_url: str, *, owner: str, created: datetime, briefings: int, skipped_before: int = 0, skipped_ticks: int = 0
+    mongo_url: str,
+    *,
+    owner: str,
+    created: datetime,
+    briefings: int,
+    skipped_before: int = 0,
+    skipped_ticks: int = 0,
+    keyed: bool = False,
+    gaps: frozenset[int] = frozenset(),
 ) -> str:
     client: MongoClient[dict[str, object]] = MongoClient(mongo_url)
     db = client.get_default_database("briefing")
@@ -84,12 +92,17 @@ def _seed_request(
             "ended_at": created + timedelta(hours=1),
             "end_reason": "REACHED_ENDTIME",
             "skipped_ticks": skipped_ticks,
+            "keyed": keyed,
             "created_at": created,
         }
     )
     for seq in range(briefings, 0, -1):  # stored out of order on purpose
+        if seq in gaps:
+            continue
+        key = {"_id": f"{request_id}:{seq:08d}"} if keyed else {}
         db["briefings"].insert_one(
             {
+                **key,
                 "request_id": request_id,
                 "seq": seq,
                 "captured_at": created + timedelta(minutes=seq),
@@ -135,6 +148,19 @@ def test_briefings_come_oldest_first(gql: GraphQLClient, mongo_url: str) -> None
     assert [r["seq"] for r in rows] == [1, 2, 3, 4]
     assert rows[1]["counts"] == [{"label": "male", "count": 2}, {"label": "female", "count": 0}]
     assert rows[0]["requestId"] == request_id and rows[0]["error"] is None
+
+
+def test_a_keyed_requests_briefings_are_read_by_key_skipped_slots_and_all(gql: GraphQLClient, mongo_url: str) -> None:
+    # Given a request whose briefings are stored under `<request>:<seq>` keys, slots 2 and 5 skipped
+    token = gql.login("grace")
+    created = datetime(2026, 11, 28, tzinfo=UTC)
+    request_id = _seed_request(
+        mongo_url, owner="grace", created=created, briefings=6, keyed=True, gaps=frozenset({2, 5})
+    )
+    # When its briefings are read
+    rows = gql(BRIEFINGS, {"id": request_id}, token=token)["data"]["briefings"]
+    # Then every stored one comes back once, in order
+    assert [r["seq"] for r in rows] == [1, 3, 4, 6]
 
 
 def test_another_users_request_is_not_found_like_a_missing_one(gql: GraphQLClient, mongo_url: str) -> None:
