@@ -6,14 +6,14 @@ import asyncio
 import re
 import weakref
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from core import logs, metrics
 from core.quoting import quoted
-from core.security import PasswordService, new_token, token_digest
+from core.security import PasswordService, announce_revocation, new_token, token_digest
 from core.time import as_utc, utcnow
 from documents import Session, User, doc_id
 from documents.transient import retry_transient
@@ -132,11 +132,26 @@ async def issue_token(*, services: Services, user_id: PydanticObjectId) -> str:
     return token
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a valid token signs in, the token's digest, and when the token expires at the latest."""
+
+    user: User
+    token_hash: str
+    expires_at: datetime
+
+
 async def authenticate(*, services: Services, authorization: str | None) -> tuple[User, str] | None:
     """The user and token digest behind an `Authorization: Bearer` value, or None when invalid.
 
     A session expires at its absolute `expires_at` and after `token_idle_hours` without use.
     """
+    found = await authenticate_session(services=services, authorization=authorization)
+    return None if found is None else (found.user, found.token_hash)
+
+
+async def authenticate_session(*, services: Services, authorization: str | None) -> SignedIn | None:
+    """As `authenticate`, with the session's absolute expiry (a socket is closed when it passes)."""
     token = _bearer(authorization)
     if token is None:
         return None
@@ -155,7 +170,7 @@ async def authenticate(*, services: Services, authorization: str | None) -> tupl
     if now - as_utc(session.last_used_at) >= _TOUCH_EVERY:
         await Session.find_one(Session.id == session.id).update({"$set": {"last_used_at": now}})
     logs.bind(user_id=str(user.id))  # this request's (or connection's) log lines name the user
-    return user, digest
+    return SignedIn(user=user, token_hash=digest, expires_at=as_utc(session.expires_at))
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -169,10 +184,13 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 async def logout(*, ctx: Context) -> bool:
-    """Revoke the token this request was made with."""
-    if ctx.token_hash is None:
+    """Revoke the token this request was made with; sockets it opened, on any API process, are closed (4403)
+    within `BRIEFING_WS_REVOCATION_CHECK_SECONDS`."""
+    digest = ctx.token_hash
+    if digest is None:
         raise unauthenticated()
-    await Session.find(Session.token_hash == ctx.token_hash).delete()
+    await Session.find(Session.token_hash == digest).delete()
+    await announce_revocation(redis=ctx.services.redis, digests=[digest])
     ctx.user, ctx.token_hash = None, None
     return True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,15 +127,44 @@ async def subscription_slot(*, ctx: Context, user: User) -> AsyncIterator[None]:
         await leases.release(user_id=str(user.id), member=member)
 
 
-async def follow_request(
+def start_and_follow(*, ctx: Context, user: User, interval: int, endtime: str, camera_id: str) -> AsyncIterator[Event]:
+    """`briefing`: take one of the user's subscription slots, then start a briefing and follow it.
+
+    The slot comes first: a user who already holds `max_subscriptions_per_user` is refused
+    (RATE_LIMITED) before anything is stored, so the running request is not ended and no tick queued."""
+
+    async def start() -> BriefingRequest:
+        return await start_briefing(ctx=ctx, user=user, interval=interval, endtime=endtime, camera_id=camera_id)
+
+    return _stream(ctx=ctx, user=user, open_request=start, after=0, started=True)
+
+
+def follow_request(
     *, ctx: Context, user: User, request: BriefingRequest, after: int, started: bool
 ) -> AsyncIterator[Event]:
     """Every event of a request after `after`: (Started,) stored briefings, live ones, then Ended."""
+
+    async def given() -> BriefingRequest:
+        return request
+
+    return _stream(ctx=ctx, user=user, open_request=given, after=after, started=started)
+
+
+async def _stream(
+    *,
+    ctx: Context,
+    user: User,
+    open_request: Callable[[], Awaitable[BriefingRequest]],
+    after: int,
+    started: bool,
+) -> AsyncIterator[Event]:
+    """With one of the user's subscription slots held: open the request, register with the hub, then
+    (Started,) stored briefings, live ones and Ended."""
     services = ctx.services
-    request_id = str(request.id)
-    logs.bind(briefing_request_id=request_id)
     async with subscription_slot(ctx=ctx, user=user):
-        sub = await services.hub.subscribe(request_id)
+        request = await open_request()
+        logs.bind(briefing_request_id=str(request.id))
+        sub = await services.hub.subscribe(str(request.id))
         try:
             if started:
                 yield Started(request=request)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import cast
@@ -155,8 +155,8 @@ async def open_briefing(*, ctx: Context, username: str, interval: str, endtime: 
     seconds = _interval(interval)
     user = ctx.user = await _known_account(username)
     camera_id = ctx.services.settings.legacy_camera or next((c.id for c in ctx.services.cameras.all()), DEMO_CAMERA_ID)
-    request = await briefings.start_briefing(ctx=ctx, user=user, interval=seconds, endtime=endtime, camera_id=camera_id)
-    return await _follow(ctx=ctx, user=user, request=request, after=0, first=None)
+    events = briefings.start_and_follow(ctx=ctx, user=user, interval=seconds, endtime=endtime, camera_id=camera_id)
+    return await _opened(ctx=ctx, events=events, first=None)
 
 
 async def open_reload(*, ctx: Context, username: str) -> Frames:
@@ -174,7 +174,9 @@ async def open_reload(*, ctx: Context, username: str) -> Frames:
     )
     if user is None or request is None:
         return _only(first)
-    return await _follow(ctx=ctx, user=user, request=request, after=stored[-1].seq if stored else 0, first=first)
+    after = stored[-1].seq if stored else 0
+    events = briefings.follow_request(ctx=ctx, user=user, request=request, after=after, started=True)
+    return await _opened(ctx=ctx, events=events, first=first)
 
 
 def text_form(briefing: Briefing, tz: ZoneInfo) -> str:
@@ -193,15 +195,17 @@ async def _fenced_request(*, ctx: Context, request_id: str) -> BriefingRequest:
     return request
 
 
-async def _follow(*, ctx: Context, user: User, request: BriefingRequest, after: int, first: str | None) -> Frames:
-    """Follow a request from `after`, with the user's subscription slot held and the live tail registered
-    before this returns (a refusal, RATE_LIMITED, is then still an answer to the handshake)."""
-    events = cast(
-        AsyncGenerator[briefings.Event, None],
-        briefings.follow_request(ctx=ctx, user=user, request=request, after=after, started=True),
-    )
-    await anext(events)  # Started
-    return _texts(events, tz=ctx.services.settings.tz, first=first)
+async def _opened(*, ctx: Context, events: AsyncIterator[briefings.Event], first: str | None) -> Frames:
+    """A stream's frames once its first event (Started) is out: by then the user's subscription slot is
+    held (taken before anything is stored), the request exists and the live tail is registered, so a
+    refusal (RATE_LIMITED, BAD_USER_INPUT) is still an answer to the handshake."""
+    generator = cast(AsyncGenerator[briefings.Event, None], events)
+    try:
+        await anext(generator)  # Started
+    except BaseException:
+        await generator.aclose()
+        raise
+    return _texts(generator, tz=ctx.services.settings.tz, first=first)
 
 
 async def _texts(events: AsyncGenerator[briefings.Event, None], *, tz: ZoneInfo, first: str | None) -> Frames:

@@ -12,7 +12,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimit
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as query_depth_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, StreamExecutionResult
 
 from core.settings import Settings
 from resolvers.errors import ErrorCode, is_coded
@@ -58,10 +58,17 @@ class CodeEveryError(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+        _code_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        _code_errors(result)  # over the WebSocket a result is sent before `on_operation` resumes
+        yield
+
+
+def _code_errors(result: object) -> None:
+    for error in getattr(result, "errors", None) or []:
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
 
 
 class NoSuggestions(SchemaExtension):
@@ -70,9 +77,16 @@ class NoSuggestions(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            error.message = _SUGGESTION.sub("", error.message)
+        _drop_suggestions(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        _drop_suggestions(result)  # over the WebSocket a result is sent before `on_operation` resumes
+        yield
+
+
+def _drop_suggestions(result: object) -> None:
+    for error in getattr(result, "errors", None) or []:
+        error.message = _SUGGESTION.sub("", error.message)
 
 
 class BriefingSchema(strawberry.Schema):

@@ -48,14 +48,13 @@ class Subscription:
         camera_id: strawberry.ID | None = DEMO_CAMERA,
     ) -> AsyncGenerator[BriefingEvent, None]:
         ctx, user = info.context, require_user(info.context)
-        request = await briefings.start_briefing(
+        async for event in briefings.start_and_follow(
             ctx=ctx,
             user=user,
             interval=interval,
             endtime=endtime,
             camera_id=DEMO_CAMERA_ID if camera_id is None else str(camera_id),
-        )
-        async for event in briefings.follow_request(ctx=ctx, user=user, request=request, after=0, started=True):
+        ):
             yield to_gql(event)
 
     @strawberry.subscription(

@@ -21,6 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from briefings.schedule import worker_alive
+from core.security import TokenRevocations
 from core.settings import Settings
 from documents import User, connect_documents
 from inference.cameras import load_camera_registry
@@ -36,15 +37,20 @@ from server.limits import BodySizeLimit
 from server.observability import RequestContext, metrics_routes
 from server.runtime import tune_garbage_collector
 from server.webapp import webapp_routes
+from server.websocket import GraphQLWSHandler, SocketContext, TransportWSHandler
 
 log = logging.getLogger("briefing.server")
 READY_TIMEOUT_SECONDS = 2.0
 
 
 class BriefingGraphQL(GraphQLOverHTTP):
-    """Strawberry's ASGI view with our authentication on HTTP and on connection_init."""
+    """Strawberry's ASGI view with our authentication on HTTP and on connection_init, and the hardened
+    WebSocket handlers of `server.websocket` (both protocols)."""
 
-    def __init__(self, *, services_ref: dict[str, Services], settings: Settings) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = GraphQLWSHandler
+
+    def __init__(self, *, services_ref: dict[str, Services], settings: Settings, revocations: TokenRevocations) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql",
@@ -55,12 +61,15 @@ class BriefingGraphQL(GraphQLOverHTTP):
             allowed_origins=settings.allowed_origins,
         )
         self._services_ref = services_ref
+        self.revocations = revocations
 
     @property
     def services(self) -> Services:
         return self._services_ref["services"]
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        if isinstance(request, WebSocket):
+            return SocketContext(services=self.services, request=request, response=response)
         ctx = Context(services=self.services, request=request, response=response)
         if isinstance(request, Request):
             found = await auth.authenticate(services=ctx.services, authorization=request.headers.get("authorization"))
@@ -71,12 +80,16 @@ class BriefingGraphQL(GraphQLOverHTTP):
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        found = await auth.authenticate(services=context.services, authorization=raw if isinstance(raw, str) else None)
+        found = await auth.authenticate_session(
+            services=context.services, authorization=raw if isinstance(raw, str) else None
+        )
         if found is None:
             raise ConnectionRejectionError(
                 {"message": "A valid bearer token is required in the connection_init payload"}
             )
-        context.user, context.token_hash = found
+        context.user, context.token_hash = found.user, found.token_hash
+        if isinstance(context, SocketContext):
+            context.token_expires_at = found.expires_at  # the socket is closed (4403) when it passes
         return None
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -95,7 +108,8 @@ async def healthz(_: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """Build the ASGI application; connections open in its lifespan."""
     services_ref: dict[str, Services] = {}
-    view = BriefingGraphQL(services_ref=services_ref, settings=settings)
+    revocations = TokenRevocations(poll_seconds=settings.ws_revocation_check_seconds)
+    view = BriefingGraphQL(services_ref=services_ref, settings=settings, revocations=revocations)
 
     async def readyz(_: Request) -> Response:
         services = services_ref.get("services")
@@ -112,12 +126,14 @@ def create_app(settings: Settings) -> Starlette:
         redis = ArqRedis.from_url(settings.redis_url)  # no ping: the API starts while Redis is down (readyz says so)
         services = Services.build(settings=settings, redis=redis, cameras=cameras)
         services_ref["services"] = services
+        revocations.start(redis)
         if not graphiql_assets_present():
             log.warning("GraphiQL assets are not built: %s", BUILD_HINT)
         tune_garbage_collector()
         try:
             yield
         finally:
+            await revocations.aclose()
             await services.aclose()
             await mongo.close()
 

@@ -7,13 +7,19 @@
 - `GET /graphql?query=…` from a browser (`Accept: text/html`) opens GraphiQL, whose page script
   fills the editor from the URL, so shareable GraphiQL links work. Nothing is executed over GET:
   other clients still get 400 for a query in the URL.
+- A body that is JSON but not an object (`5`, `"x"`) and JSON nested deeper than Python's parser
+  recurses (variables 5000 levels deep) answer 400, not 500. Over the WebSocket the same JSON is a
+  frame that does not parse: graphql-transport-ws closes 4400.
 
 `BriefingGraphQL` (server.app) derives from `GraphQLOverHTTP`; the decisions live here.
 """
 
 from __future__ import annotations
 
-from cross_web import AsyncHTTPRequestAdapter
+import json
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -83,6 +89,20 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         return wants_graphiql(request)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON; nesting too deep for the parser is a parse error (the client's), not a RecursionError."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", data if isinstance(data, str) else "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or the `variables` of a URL): a JSON object, or a list (a batch, refused later)."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return parsed
 
     async def execute_operation(
         self,

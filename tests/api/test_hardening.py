@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from devtools.services import free_port
 from tests.conftest import GraphQLClient, LiveServer, error_codes, service_env, start_server
@@ -136,3 +139,39 @@ def test_readyz_is_unavailable_when_redis_is_down(mongo_url: str) -> None:
         assert response.json()["checks"] == {"mongodb": True, "redis": False}
     finally:
         live.stop()
+
+
+@pytest.mark.parametrize("depth", [5000, 100_000])
+def test_variables_nested_too_deep_to_parse_are_400(server: LiveServer, depth: int) -> None:
+    # given a body whose variables nest lists thousands of levels deep (under the body size limit)
+    nested = "[" * depth + "]" * depth
+    body = '{"query": "{ __typename }", "variables": {"v": ' + nested + "}}"
+    # when it is posted
+    response = httpx.post(server.http_url, content=body, headers={"content-type": "application/json"}, timeout=30)
+    # then the client is told its JSON is unusable, not that the server failed
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("body", ["5", '"x"', "null", "true"])
+def test_a_body_that_is_json_but_not_an_object_is_400(server: LiveServer, body: str) -> None:
+    # given JSON that is not an object; when it is posted; then it is refused as a bad request
+    response = httpx.post(server.http_url, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+
+
+def test_production_errors_over_the_websocket_suggest_no_names(production_server: LiveServer) -> None:
+    # given the production profile and a signed-in graphql-transport-ws socket
+    client = GraphQLClient(production_server.http_url)
+    token = client.login("suggestws")
+    client.http.close()
+    with connect(production_server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        # when an argument is misspelled
+        query = "subscription { reloadBriefing(aftr: 1) { __typename } }"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message = json.loads(ws.recv(timeout=10))
+    # then the error names nothing the client did not send, and carries a code
+    assert message["type"] == "error", message
+    assert [e["extensions"]["code"] for e in message["payload"]] == ["BAD_USER_INPUT"]
+    assert not [e for e in message["payload"] if "Did you mean" in e["message"]], message

@@ -5,6 +5,7 @@ allowed networks only (403), and the original's 422 shape for bad input."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import redis
 from bson import ObjectId
 from pymongo import MongoClient
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -309,6 +311,33 @@ def test_reload_briefing_follows_a_running_briefing(app: App, worker: LiveWorker
     request_id = app.post("/getAllRequest", username="cafe12").json()[0]["request_id"]
     stored = app.post("/getBriefing", request_id=request_id).json()
     assert stored[: len(so_far) + 2] == so_far + later
+
+
+def test_ws_past_the_subscription_limit_is_refused_before_anything_is_stored(
+    app: App, mongo_url: str, redis_url: str
+) -> None:
+    # given a legacy account holding its ten subscription slots: a running /ws and nine /reloadBriefing
+    user_id = app.post("/login", username="cafe13").json()["user_id"]
+    with contextlib.ExitStack() as open_sockets:
+        open_sockets.enter_context(app.socket("/ws", f"username=cafe13&interval=60&endtime={_endtime()}"))
+        for _ in range(9):
+            reload = open_sockets.enter_context(app.socket("/reloadBriefing", "username=cafe13"))
+            assert str(reload.recv(timeout=10)).startswith('{"briefing_data":[')
+        r = redis.Redis.from_url(redis_url)
+        assert r.zcard(f"briefing:subs:{user_id}") == 10
+        r.close()
+        # when the app opens an eleventh socket that would start a new briefing
+        refused = _refused_handshake(app, "/ws", f"username=cafe13&interval=60&endtime={_endtime(40)}")
+        # then the handshake is refused as rate limited, and nothing was stored or ended
+        assert refused.status_code == 429, refused.text
+        listed = app.post("/getAllRequest", username="cafe13").json()
+        assert len(listed) == 1
+        client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+        try:
+            stored = list(client.get_default_database("briefing")["requests"].find())
+        finally:
+            client.close()
+        assert [(r["status"], r.get("end_reason")) for r in stored] == [("ACTIVE", None)]
 
 
 def test_routes_that_need_an_account_answer_404_for_an_unknown_name(app: App) -> None:
