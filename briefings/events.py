@@ -20,7 +20,7 @@ from redis.asyncio.client import Pipeline
 
 from core.events import EventHub, publish, queue_publish
 from core.time import as_utc
-from documents import Briefing, CaptionSource, ClassCount, EndReason
+from documents import Alert, AlertDetails, AlertKind, Briefing, CaptionSource, ClassCount, EndReason, ZoneCount
 
 
 class BriefingAnnounced(BaseModel):
@@ -37,6 +37,10 @@ class BriefingAnnounced(BaseModel):
     counts: list[ClassCount]
     caption_source: CaptionSource
     error: str | None = None
+    tracked: bool = False
+    entered: list[ClassCount] = Field(default_factory=list)
+    exited: list[ClassCount] = Field(default_factory=list)
+    zones: list[ZoneCount] = Field(default_factory=list)
 
     @classmethod
     def of(cls, briefing: Briefing) -> BriefingAnnounced:
@@ -50,6 +54,10 @@ class BriefingAnnounced(BaseModel):
             counts=list(briefing.counts),
             caption_source=briefing.caption_source,
             error=briefing.error,
+            tracked=briefing.tracked,
+            entered=list(briefing.entered),
+            exited=list(briefing.exited),
+            zones=list(briefing.zones),
         )
 
     @cached_property
@@ -64,6 +72,10 @@ class BriefingAnnounced(BaseModel):
             counts=self.counts,
             caption_source=self.caption_source,
             error=self.error,
+            tracked=self.tracked,
+            entered=self.entered,
+            exited=self.exited,
+            zones=self.zones,
         )
 
 
@@ -76,8 +88,65 @@ class EndAnnounced(BaseModel):
     reason: EndReason
 
 
-LiveEvent = Annotated[BriefingAnnounced | EndAnnounced, Field(discriminator="kind")]
-_LIVE_EVENT: TypeAdapter[BriefingAnnounced | EndAnnounced] = TypeAdapter(LiveEvent)
+class AlertAnnounced(BaseModel):
+    """An alert was stored: on its request's stream and on its owner's alerts stream (`alerts_topic`)."""
+
+    model_config = ConfigDict(frozen=True, ignored_types=(cached_property,))
+
+    kind: Literal["alert"] = "alert"
+    id: str
+    owner_id: str
+    rule_id: str
+    request_id: str
+    camera_id: str
+    alert_kind: AlertKind
+    since: datetime
+    fired_at: datetime
+    message: str
+    details: AlertDetails
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertAnnounced:
+        """The announcement of a stored alert."""
+        return cls(
+            id=str(alert.id),
+            owner_id=str(alert.owner_id),
+            rule_id=str(alert.rule_id),
+            request_id=str(alert.request_id),
+            camera_id=alert.camera_id,
+            alert_kind=alert.kind,
+            since=as_utc(alert.since),
+            fired_at=as_utc(alert.fired_at),
+            message=alert.message,
+            details=alert.details,
+        )
+
+    @cached_property
+    def document(self) -> Alert:
+        """The alert as the store holds it (built once, shared by every local subscriber)."""
+        return Alert(
+            id=self.id,
+            owner_id=PydanticObjectId(self.owner_id),
+            rule_id=PydanticObjectId(self.rule_id),
+            request_id=PydanticObjectId(self.request_id),
+            camera_id=self.camera_id,
+            kind=self.alert_kind,
+            since=self.since,
+            fired_at=self.fired_at,
+            message=self.message,
+            details=self.details,
+            announced=True,
+        )
+
+
+def alerts_topic(*, user_id: str) -> str:
+    """The hub topic (stream) carrying one user's alerts, for the `alerts` subscription."""
+    return f"alerts:{user_id}"
+
+
+AnyAnnounced = BriefingAnnounced | EndAnnounced | AlertAnnounced
+LiveEvent = Annotated[AnyAnnounced, Field(discriminator="kind")]
+_LIVE_EVENT: TypeAdapter[AnyAnnounced] = TypeAdapter(LiveEvent)
 
 
 class Resync:
@@ -88,21 +157,21 @@ class Resync:
 
 
 RESYNC: Final = Resync()
-Inbound = BriefingAnnounced | EndAnnounced | Resync
+Inbound = BriefingAnnounced | EndAnnounced | AlertAnnounced | Resync
 """What a subscriber's inbox holds."""
 
 
-def parse_event(payload: str) -> BriefingAnnounced | EndAnnounced:
+def parse_event(payload: str) -> AnyAnnounced:
     """Parse one announced event; raises ValueError (pydantic's ValidationError) when malformed."""
     return _LIVE_EVENT.validate_json(payload)
 
 
-async def announce(*, redis: Redis, request_id: str, event: BriefingAnnounced | EndAnnounced) -> None:
+async def announce(*, redis: Redis, request_id: str, event: AnyAnnounced) -> None:
     """Put an event on the request's stream (after the store has it)."""
     await publish(redis=redis, request_id=request_id, payload=event.model_dump_json())
 
 
-def queue_announce(*, pipe: Pipeline, request_id: str, event: BriefingAnnounced | EndAnnounced) -> None:
+def queue_announce(*, pipe: Pipeline, request_id: str, event: AnyAnnounced) -> None:
     """Add an announcement to a pipeline that the caller executes (after the store has the events)."""
     queue_publish(pipe=pipe, request_id=request_id, payload=event.model_dump_json())
 

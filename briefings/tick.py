@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +20,16 @@ from beanie import PydanticObjectId
 from briefings.lifecycle import expire_request
 from briefings.schedule import current_slot, due_at
 from briefings.tickstore import Finish, TickStore
+from briefings.watch import (
+    Movement,
+    Totals,
+    WatchReader,
+    WatchState,
+    movement_since,
+    read_totals,
+    watchable,
+    write_totals,
+)
 from core import logs, metrics
 from core.settings import Settings
 from core.time import as_utc, utcnow
@@ -30,18 +41,22 @@ from documents import (
     RequestStatus,
     StoredDetection,
     User,
+    ZoneCount,
     briefing_key,
     doc_id,
 )
 from inference.batching import ObservationBatcher
-from inference.cameras import CameraRegistry
+from inference.cameras import CameraConfig, CameraRegistry
+from inference.detection import Detection
 from inference.service import Observation
+from language.captions import Movement as CaptionMovement
 from language.captions import failure_caption, write_caption
 from language.llm import LLMClient
 
 log = logging.getLogger("briefing.tick")
 RECHECK_AFTER = timedelta(seconds=1)
 CUSTOM_TTL_SECONDS = 5.0
+WANT_WATCH_SECONDS = 15.0
 
 
 @dataclass
@@ -54,6 +69,10 @@ class TickEngine:
     batcher: ObservationBatcher
     store: TickStore
     llm: LLMClient | None
+    watch: WatchReader | None = None
+    """The camera watchers' latest frames; None when watching is off (`BRIEFING_WATCH_FPS=0`)."""
+    want_watch: Callable[[str, float], None] | None = None
+    """Asks for a camera to be watched until a Unix time (the worker's watcher supervisor)."""
     _customs: dict[PydanticObjectId, tuple[float, list[str]]] = field(default_factory=dict)
 
     async def run(self, *, request_id: str, seq: int, started: datetime | None = None, first_try: bool = True) -> str:
@@ -75,6 +94,8 @@ class TickEngine:
         if loaded.expected is not None and loaded.expected > seq:
             return "stale"  # a re-run of a tick whose chain already moved on (e.g. after a timeout)
         seq, skipped = self._catch_up(request=request, seq=seq, now=now)
+        if self.want_watch is not None and watchable(self.cameras.get(request.camera_id)):
+            self.want_watch(request.camera_id, time.time() + max(3.0 * request.interval, WANT_WATCH_SECONDS))
         stored = None if first_try else await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
         if stored is None:
             stored = await self._produce(request=request, seq=seq, skipped=skipped, started=now)
@@ -99,12 +120,21 @@ class TickEngine:
     async def _produce(self, *, request: BriefingRequest, seq: int, skipped: int, started: datetime) -> Briefing | None:
         camera = self.cameras.get(request.camera_id)
         camera_name = camera.name if camera is not None else request.camera_id
-        observation = await self.batcher.observe(request.camera_id)
+        watched = await self._watched(camera_id=request.camera_id)
+        observation = watched_observation(watched) if watched is not None else None
+        if observation is None:
+            observation = await self.batcher.observe(request.camera_id)
         custom = await self._custom(owner_id=request.owner_id)
+        movement: Movement | None = None
+        said: CaptionMovement | None = None
+        if watched is not None:
+            movement, said = await self._movement(request=request, watched=watched, camera=camera)
         briefing = await self._compose(
-            request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom
+            request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom, movement=said
         )
         briefing.skipped_before = skipped
+        if watched is not None and movement is not None:
+            _add_tracking(briefing, watched=watched, movement=movement)
         if utcnow() - started > RECHECK_AFTER:
             # A slow tick (an LLM caption) re-reads the status, so that a briefing ended meanwhile
             # gets nothing after its end; a fast one relies on the state it started with.
@@ -112,7 +142,43 @@ class TickEngine:
             if fresh is None or fresh.status != RequestStatus.ACTIVE:
                 self.store.forget_request(str(request.id))
                 return None
-        return await self.store.insert(briefing)
+        stored = await self.store.insert(briefing)
+        if stored is not None and watched is not None and movement is not None:
+            await self._count_visitors(request=request, watched=watched, movement=movement)
+        return stored
+
+    async def _watched(self, *, camera_id: str) -> WatchState | None:
+        """The camera watcher's latest frame when it is fresh enough to stand for this tick."""
+        if self.watch is None:
+            return None
+        state = await self.watch.state(camera_id)
+        return state if state is not None and state.fresh_at(utcnow()) else None
+
+    async def _movement(
+        self, *, request: BriefingRequest, watched: WatchState, camera: CameraConfig | None
+    ) -> tuple[Movement, CaptionMovement | None]:
+        """The crossings since the request's previous briefing, and what its caption says of them
+        (nothing for a request's first briefing, or on a camera without an entrance line)."""
+        previous = (await read_totals(redis=self.arq, request_ids=[str(request.id)])).get(str(request.id))
+        movement = movement_since(previous=previous, now=Totals.of(watched))
+        if previous is None or previous.at is None or camera is None or camera.entrance is None:
+            return movement, None
+        span = max(1.0, (as_utc(watched.at) - as_utc(previous.at)).total_seconds())
+        said = CaptionMovement(
+            entered=sum(movement.entered.values()), exited=sum(movement.exited.values()), seconds=span
+        )
+        return movement, said
+
+    async def _count_visitors(self, *, request: BriefingRequest, watched: WatchState, movement: Movement) -> None:
+        """Remember the counters this briefing was counted against and add its entries to the request.
+        Only a briefing stored by this run gets here, so a re-run does not count twice."""
+        await write_totals(redis=self.arq, totals={str(request.id): Totals.of(watched)})
+        increments: dict[str, float] = {f"visitors.{label}": n for label, n in movement.entered.items() if n > 0}
+        if movement.dwell_visits > 0:
+            increments["dwell_seconds"] = movement.dwell_seconds
+            increments["dwell_visits"] = movement.dwell_visits
+        if increments:
+            await BriefingRequest.get_pymongo_collection().update_one({"_id": request.id}, {"$inc": increments})
 
     async def _custom(self, *, owner_id: PydanticObjectId) -> list[str]:
         """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker."""
@@ -126,7 +192,14 @@ class TickEngine:
         return custom
 
     async def _compose(
-        self, *, request: BriefingRequest, seq: int, observation: Observation, camera_name: str, custom: list[str]
+        self,
+        *,
+        request: BriefingRequest,
+        seq: int,
+        observation: Observation,
+        camera_name: str,
+        custom: list[str],
+        movement: CaptionMovement | None = None,
     ) -> Briefing:
         if observation.error is not None:
             return Briefing(
@@ -145,6 +218,7 @@ class TickEngine:
             custom=custom,
             llm=self.llm,
             user_id=str(request.owner_id),
+            movement=movement,
         )
         return Briefing(
             id=briefing_key(request_id=doc_id(request), seq=seq),
@@ -163,3 +237,25 @@ class TickEngine:
                 for d in observation.detections
             ],
         )
+
+
+def watched_observation(state: WatchState) -> Observation:
+    """A watcher's frame as the tick's observation: its counts and the people it tracked."""
+    return Observation(
+        camera_id=state.camera_id,
+        captured_at=state.at,
+        counts=dict(state.counts),
+        detections=[Detection(label=label, score=score, box=box) for label, score, box in state.detections],
+    )
+
+
+def _add_tracking(briefing: Briefing, *, watched: WatchState, movement: Movement) -> None:
+    briefing.tracked = True
+    labels = [c.label for c in briefing.counts] or list(watched.counts)
+    briefing.entered = [ClassCount(label=label, count=movement.entered.get(label, 0)) for label in labels]
+    briefing.exited = [ClassCount(label=label, count=movement.exited.get(label, 0)) for label in labels]
+    briefing.zones = [
+        ZoneCount(zone=zone, label=label, count=count)
+        for zone, per_label in watched.zones.items()
+        for label, count in per_label.items()
+    ]

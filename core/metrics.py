@@ -81,6 +81,11 @@ LOGIN_FAILURES = Counter(
     "Refused logins: wrong password, or refused while backing off (throttled)",
     ["reason"],
 )
+WATCHED_CAMERAS = Gauge("briefing_watched_cameras", "Cameras this worker's watcher follows now")
+WATCH_FRAMES = Counter("briefing_watch_frames", "Frames the watcher read, tracked and published")
+WATCH_FRAMES_SKIPPED = Counter(
+    "briefing_watch_frames_skipped", "Watcher frame slots skipped because a frame took longer than its slot"
+)
 
 for _outcome in TICK_OUTCOMES:
     TICKS.labels(outcome=_outcome)

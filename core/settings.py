@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # --- inference --------------------------------------------------------------------------
     cameras_file: str | None = None
     torch_threads: int = 1
+    watch_fps: float = Field(default=5.0, ge=0, le=30)
+    watch_max_cameras: int = Field(default=4, ge=1)
     frame_timeout_seconds: float = 5.0
 
     # --- language ---------------------------------------------------------------------------

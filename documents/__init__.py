@@ -1,5 +1,6 @@
 """Persistence: Beanie documents on MongoDB (PyMongo's async API) and their initialisation."""
 
+from documents.alerts import ALERT_DOCUMENTS, Alert, AlertDetails, AlertKind, AlertRule, Webhook, alert_key
 from documents.init import connect_documents
 from documents.models import (
     ALL_DOCUMENTS,
@@ -13,12 +14,18 @@ from documents.models import (
     StoredDetection,
     Summary,
     User,
+    ZoneCount,
     briefing_key,
     doc_id,
 )
 
 __all__ = [
+    "ALERT_DOCUMENTS",
     "ALL_DOCUMENTS",
+    "Alert",
+    "AlertDetails",
+    "AlertKind",
+    "AlertRule",
     "Briefing",
     "BriefingRequest",
     "CaptionSource",
@@ -29,6 +36,9 @@ __all__ = [
     "StoredDetection",
     "Summary",
     "User",
+    "Webhook",
+    "ZoneCount",
+    "alert_key",
     "briefing_key",
     "connect_documents",
     "doc_id",

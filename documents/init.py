@@ -6,6 +6,7 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.uri_parser import parse_uri
 
+from documents.alerts import ALERT_DOCUMENTS
 from documents.models import ALL_DOCUMENTS
 
 DEFAULT_DATABASE = "briefing"
@@ -19,8 +20,9 @@ async def connect_documents(*, mongodb_uri: str) -> AsyncMongoClient[dict[str, o
     database_name = parse_uri(mongodb_uri).get("database") or DEFAULT_DATABASE
     # Beanie's own index sync re-sends existing indexes in one createIndexes call, which FerretDB
     # 1.24 answers by dropping the connection; creating the missing ones one by one works everywhere.
-    await init_beanie(database=client[database_name], document_models=list(ALL_DOCUMENTS), skip_indexes=True)
-    for document in ALL_DOCUMENTS:
+    documents = [*ALL_DOCUMENTS, *ALERT_DOCUMENTS]
+    await init_beanie(database=client[database_name], document_models=documents, skip_indexes=True)
+    for document in documents:
         await _ensure_indexes(document)
     return client
 

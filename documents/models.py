@@ -87,6 +87,11 @@ class BriefingRequest(Document):
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     skipped_ticks: int = 0  # rows written before 2026-12: skips now live on briefings (skipped_before)
+    visitors: dict[str, int] = Field(default_factory=dict)
+    """Entries through the camera's entrance during the request, per label (tracked briefings only)."""
+    dwell_seconds: float = 0.0
+    """Summed stay of the visits whose entry and exit were both seen during the request."""
+    dwell_visits: int = 0
     keyed: bool = False
     """Every briefing of this request has `_id` = `briefing_key` (set by `start_request`; rows written
     before 2026-11-25 lack it), so its briefings can be read by key instead of by a filter."""
@@ -103,6 +108,14 @@ class BriefingRequest(Document):
 class ClassCount(BaseModel):
     """How many of one class the detector counted."""
 
+    label: str
+    count: int
+
+
+class ZoneCount(BaseModel):
+    """People of one label standing in one zone of the camera."""
+
+    zone: str
     label: str
     count: int
 
@@ -137,6 +150,12 @@ class Briefing(Document):
     error: str | None = None
     detections: list[StoredDetection] = Field(default_factory=list)
     skipped_before: int = 0  # slots skipped (too late) just before this one
+    tracked: bool = False
+    """Counted from the camera watcher's tracked frame (entries, exits and zones are known)."""
+    entered: list[ClassCount] = Field(default_factory=list)
+    """People who crossed the entrance line inward since the request's previous briefing, per label."""
+    exited: list[ClassCount] = Field(default_factory=list)
+    zones: list[ZoneCount] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
     @field_validator("id", mode="before")

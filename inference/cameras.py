@@ -12,6 +12,14 @@ of cameras under ``cameras`` (TOML: ``[[cameras]]`` tables)::
     labels = { person = "person" }    # optional: detector class -> reported label; others dropped
     confidence = 0.3                  # optional, default 0.25
     iou = 0.5                         # optional, default 0.45
+    entrance = { line = [[0.38, 0.48], [0.61, 0.48]], inside = "right" }  # optional: the door's counting line
+    zones = [{ id = "counter", polygon = [[137, 200], [218, 200], [218, 226], [137, 226]] }]  # optional
+
+An ``entrance`` line counts people entering (crossing it towards the ``inside`` side) and leaving;
+``inside`` is ``"left"`` or ``"right"`` as seen from the line's first point looking towards its
+second, on the image (y pointing down). ``zones`` are named polygons counted by the people whose
+feet stand in them. Points are pixels, or 0-1 fractions of the frame when every coordinate of
+that line or polygon lies between 0 and 1 (see :mod:`inference.zones`).
 
 ``${NAME}`` in a source is replaced by that environment variable, so credentials stay out of the
 file; the real source is never shown: :class:`CameraConfig` exposes it only through
@@ -22,13 +30,14 @@ by the synthetic shop and the demo detector.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -36,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.settings import Settings
 from inference.detection import DEFAULT_CONFIDENCE, DEFAULT_IOU, DEMO_DETECTOR
 from inference.sources.spec import Source, SourceKind, parse_source
+from inference.zones import Entrance, Point, Zone, polygon_area
 
 DEMO_CAMERA_ID = "demo"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -57,6 +67,8 @@ class CameraConfig:
     labels: Mapping[str, str] | None = field(default=None)
     confidence: float = DEFAULT_CONFIDENCE
     iou: float = DEFAULT_IOU
+    entrance: Entrance | None = None
+    zones: tuple[Zone, ...] = ()
 
     def public(self) -> dict[str, Any]:
         """A credential-free description, safe for logs and the API."""
@@ -84,6 +96,53 @@ class CameraRegistry:
         return camera_id in self._cameras
 
 
+class _EntranceEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line: list[tuple[float, float]]
+    inside: Literal["left", "right"]
+
+    @field_validator("line")
+    @classmethod
+    def _valid_line(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) != 2:
+            raise ValueError(f"must be two points [[x1, y1], [x2, y2]], got {len(value)}")
+        _check_points(value)
+        if value[0] == value[1]:
+            raise ValueError("the two points must differ")
+        return value
+
+
+class _ZoneEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    polygon: list[tuple[float, float]]
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid_polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) < 3:
+            raise ValueError(f"must have at least 3 points [[x, y], ...], got {len(value)}")
+        _check_points(value)
+        if polygon_area(tuple(value)) <= 0:
+            raise ValueError("encloses no area (points on one line?)")
+        return value
+
+
+def _check_points(points: list[tuple[float, float]]) -> None:
+    for x, y in points:
+        if not (math.isfinite(x) and math.isfinite(y)) or x < 0 or y < 0:
+            raise ValueError(f"coordinates must be pixels or 0-1 fractions (>= 0), got [{x}, {y}]")
+
+
 class _CameraEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,12 +154,23 @@ class _CameraEntry(BaseModel):
     labels: dict[str, str] | list[str] | None = None
     confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, lt=1)
     iou: float = Field(default=DEFAULT_IOU, gt=0, le=1)
+    entrance: _EntranceEntry | None = None
+    zones: list[_ZoneEntry] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
         if not _ID.match(value):
             raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zones(cls, value: list[_ZoneEntry]) -> list[_ZoneEntry]:
+        ids = [zone.id for zone in value]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate zone id {duplicates[0]!r}")
         return value
 
 
@@ -110,10 +180,21 @@ class _CameraFile(BaseModel):
     cameras: list[_CameraEntry] = Field(min_length=1)
 
 
+DEMO_ENTRANCE = Entrance(line=((122.0, 115.0), (194.0, 115.0)), inside="right")
+"""The demo shop's door (``synthetic:1``; :func:`inference.synthetic.geometry` draws the same)."""
+DEMO_ZONES = (Zone(id="counter", polygon=((137.0, 200.0), (218.0, 200.0), (218.0, 226.0), (137.0, 226.0))),)
+"""The floor in front of the demo shop's counter."""
+
+
 def demo_camera() -> CameraConfig:
-    """The camera used when no cameras file is configured."""
+    """The camera used when no cameras file is configured: the synthetic shop with its door and counter."""
     return CameraConfig(
-        id=DEMO_CAMERA_ID, name="Demo store", source=parse_source("synthetic:1"), detector=DEMO_DETECTOR
+        id=DEMO_CAMERA_ID,
+        name="Demo store",
+        source=parse_source("synthetic:1"),
+        detector=DEMO_DETECTOR,
+        entrance=DEMO_ENTRANCE,
+        zones=DEMO_ZONES,
     )
 
 
@@ -204,7 +285,20 @@ def _build(entry: _CameraEntry, *, base_dir: Path, environ: Mapping[str, str], w
         labels=labels,
         confidence=entry.confidence,
         iou=entry.iou,
+        entrance=_entrance(entry.entrance),
+        zones=tuple(Zone(id=zone.id, polygon=_points(zone.polygon)) for zone in entry.zones),
     )
+
+
+def _entrance(entry: _EntranceEntry | None) -> Entrance | None:
+    if entry is None:
+        return None
+    first, second = _points(entry.line)
+    return Entrance(line=(first, second), inside=entry.inside)
+
+
+def _points(points: list[tuple[float, float]]) -> tuple[Point, ...]:
+    return tuple((float(x), float(y)) for x, y in points)
 
 
 def _substitute(text: str, *, environ: Mapping[str, str], where: str) -> tuple[str, list[str]]:

@@ -42,6 +42,8 @@ class Observation:
     detections: list[Detection] = field(default_factory=list)
     error: str | None = None
     truth: dict[str, int] | None = None
+    frame_size: tuple[int, int] | None = None
+    """``(width, height)`` of the frame the detections are in (None without a frame)."""
 
 
 @dataclass
@@ -63,9 +65,12 @@ class InferenceService:
         self._grab_pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grab")
         self._detect_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
 
-    async def observe(self, camera_ids: Sequence[str], *, at: datetime | None = None) -> dict[str, Observation]:
+    async def observe(
+        self, camera_ids: Sequence[str], *, at: datetime | None = None, confidence: float | None = None
+    ) -> dict[str, Observation]:
         """Observe each camera once at ``at`` (default: now); keyed by camera id, never raises
-        for a camera problem. Synthetic cameras show exactly the frame of time ``at``."""
+        for a camera problem. Synthetic cameras show exactly the frame of time ``at``.
+        ``confidence`` overrides the cameras' own threshold (a tracker wants the weak detections too)."""
         when = as_utc(at or utcnow())
         loop = asyncio.get_running_loop()
         ids = list(dict.fromkeys(camera_ids))
@@ -80,7 +85,7 @@ class InferenceService:
             else:
                 ready.append(grab)
         if ready:
-            inferred = await loop.run_in_executor(self._detect_pool, self._infer, ready)
+            inferred = await loop.run_in_executor(self._detect_pool, self._infer, ready, confidence)
             results.update(inferred)
         return {camera_id: results[camera_id] for camera_id in ids}
 
@@ -129,23 +134,25 @@ class InferenceService:
             log.warning("camera %s: %s", camera_id, exc)
             return _Grab(camera, error=str(exc))
 
-    def _infer(self, grabs: list[_Grab]) -> dict[str, Observation]:
+    def _infer(self, grabs: list[_Grab], confidence: float | None = None) -> dict[str, Observation]:
         by_detector: dict[str, list[_Grab]] = {}
         for grab in grabs:
             by_detector.setdefault(grab.camera.detector, []).append(grab)
         results: dict[str, Observation] = {}
         for spec, group in by_detector.items():
-            results.update(self._infer_group(spec, group))
+            results.update(self._infer_group(spec, group, confidence))
         return results
 
-    def _infer_group(self, spec: str, group: list[_Grab]) -> dict[str, Observation]:
+    def _infer_group(self, spec: str, group: list[_Grab], confidence: float | None) -> dict[str, Observation]:
         try:
             detector = self.detector(spec)
             maps = [LabelMap.build(detector.names, g.camera.labels) for g in group]
             frames = [g.frame.image for g in group if g.frame is not None]
             with metrics.DETECTOR_SECONDS.labels(detector=spec).time():
                 detections = detector.detect(
-                    frames, confidence=[g.camera.confidence for g in group], iou=[g.camera.iou for g in group]
+                    frames,
+                    confidence=[g.camera.confidence if confidence is None else confidence for g in group],
+                    iou=[g.camera.iou for g in group],
                 )
         except (DetectorError, LabelMapError, ValueError, RuntimeError) as exc:
             log.error("detector %s failed: %s", spec, exc)
@@ -167,6 +174,7 @@ def _observation(grab: _Grab, found: list[Detection], label_map: LabelMap) -> Ob
         counts=count_detections(found, label_map),
         detections=label_map.apply(found),
         truth=truth,
+        frame_size=(int(grab.frame.image.shape[1]), int(grab.frame.image.shape[0])),
     )
 
 

@@ -5,10 +5,11 @@ position, so it can compare the number with the detector's counts and pair it wi
 next to it. This module only reads text: digits (``2``, ``2명``), native Korean numerals before a
 counter (``두 명``, ``한 분``, ``스물한 명``) or standing alone (``둘이``, ``하나``), Sino-Korean numerals
 before ``명`` (``삼 명``), English number words (``two``, ``twenty-one``, ``a couple of``, ``a man``)
-and zero phrases (``한 명도 없``, ``no women``).
+and zero phrases (``한 명도 없``, ``한 명도 들어오지 않``, ``no women``).
 
-Clock times, dates and the camera's name are masked first (replaced by spaces, so offsets hold):
-``오후 3시 5분`` or ``3:05 PM`` is a time, not a head count.
+Clock times, dates, spans of time and the camera's name are masked first (replaced by spaces, so
+offsets hold): ``오후 3시 5분`` or ``3:05 PM`` is a time, and ``지난 1분 동안``, ``30초``, ``in the last
+2 minutes`` a span (:func:`find_durations` reads its length), not a head count.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["NOBODY_PATTERN", "NumberMention", "extract_numbers", "mask_non_counts"]
+__all__ = [
+    "NOBODY_PATTERN",
+    "DurationMention",
+    "NumberMention",
+    "extract_numbers",
+    "find_durations",
+    "mask_non_counts",
+]
 
 _HANGUL = "가-힣"
 
@@ -102,7 +110,7 @@ _KO_SINO_COUNTED = re.compile(
     rf"(?<![{_HANGUL}])(?P<num>[{''.join(_SINO_DIGITS)}]?십[{''.join(_SINO_DIGITS)}]?"
     rf"|[{''.join(_SINO_DIGITS)}])\s?(?P<counter>명(?![확단소령예칭함성시절]))(?P<tail>\s?의)?"
 )
-_KO_ZERO = re.compile(r"(?<![가-힣])(?:하나|한\s?명|한\s?분|한\s?사람)도\s?없")
+_KO_ZERO = re.compile(r"(?<![가-힣])(?:하나|한\s?명|한\s?분|한\s?사람)도\s?(?:없|[가-힣]{1,4}지\s?(?:않|못))")
 _DIGITS = re.compile(
     rf"(?<![\d.])(?P<num>\d+(?:\.\d+)?)(?![\d])(?:\s?(?P<counter>{_KO_COUNTER}|[{_HANGUL}]))?"
     rf"(?P<tail>(?<=[명분])\s?의)?"
@@ -139,8 +147,37 @@ _TIME_PATTERNS = (
         r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+o'clock",
         re.IGNORECASE,
     ),
-    re.compile(r"(?:오전|오후|새벽|아침|저녁|밤|낮)?\s*\d{1,2}\s*시(?:\s*\d{1,2}\s*분)?(?:\s*\d{1,2}\s*초)?"),
+    re.compile(r"(?:오전|오후|새벽|아침|저녁|밤|낮)?\s*\d{1,2}\s*시(?!간)(?:\s*\d{1,2}\s*분)?(?:\s*\d{1,2}\s*초)?"),
 )
+
+# Spans of time. ``시간`` and ``초`` only ever measure time; a digit before ``분`` is a span only
+# with a word that makes it one (``지난 1분``, ``1분 동안``, ``1분간``), since ``2분`` also counts
+# people politely (``손님 2분``).
+_KO_SPAN = re.compile(
+    r"(?:(?:지난|최근|지나간|과거)\s*)?(?<![\d.])(?:"
+    r"(?P<h>\d+(?:\.\d+)?)\s*시간(?:\s*(?P<hm>\d+)\s*분)?(?:\s*(?P<hs>\d+)\s*초)?"
+    rf"|(?P<nh>{_alternation(_NATIVE_UNITS)}|반)\s?시간(?:\s*(?P<nhm>\d+)\s*분)?"
+    r"|(?P<m>\d+)\s*분\s*(?P<ms>\d+(?:\.\d+)?)\s*초"
+    r"|(?P<s>\d+(?:\.\d+)?)\s*초(?![반과기대])"
+    r")"
+)
+_KO_MINUTES = re.compile(
+    r"(?P<pre>(?:지난|최근|지나간|과거)\s*)?(?<![\d.])(?P<m>\d+(?:\.\d+)?)\s*(?P<unit>분)"
+    r"(?P<post>\s*(?:동안|간(?![식판])|사이|새(?![로벽])|전(?![체부원])|이내|내(?![내부])|째|만에))?"
+)
+_EN_UNIT_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600}
+_EN_SPAN_NUMBER = (
+    rf"\d+(?:\.\d+)?|(?:{'|'.join(_EN_TENS)})[- ](?:one|two|three|four|five|six|seven|eight|nine)"
+    rf"|{_alternation(_EN_UNITS)}|an?"
+)
+_EN_SPAN = re.compile(
+    rf"\b(?P<n>{_EN_SPAN_NUMBER})(?:\s+|-)(?P<unit>second|sec|minute|min|hour|hr)s?\b"
+    r"(?P<half>\s+and\s+a\s+half\b)?",
+    re.IGNORECASE,
+)
+_EN_LAST_UNIT = re.compile(r"\b(?:last|past|previous|recent)\s+(?P<unit>second|minute|hour)\b", re.IGNORECASE)
+_EN_HALF = re.compile(r"\bhalf\s+an?\s+(?P<unit>minute|hour)\b", re.IGNORECASE)
+_EN_SPAN_JOIN = re.compile(r"\s*(?:,\s*|\s+and\s+|\s+)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,15 +197,21 @@ class NumberMention:
     genitive: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class DurationMention:
+    """A span of time stated in a text (``지난 1분 동안``, ``30초``, ``the last 2 minutes``), in seconds."""
+
+    seconds: float
+    start: int
+    end: int
+
+
 def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
-def mask_non_counts(text: str, *, camera_name: str | None = None) -> str:
-    """Blank out what carries digits but no head count: the camera's name, clock times, dates.
-
-    Offsets are preserved (each masked character becomes a space).
-    """
+def _mask_clock(text: str, *, camera_name: str | None) -> str:
+    """``text`` with the camera's name, dates and clock times blanked."""
     masked = text
     if camera_name and camera_name.strip():
         for found in re.finditer(re.escape(camera_name.strip()), masked, re.IGNORECASE):
@@ -176,6 +219,88 @@ def mask_non_counts(text: str, *, camera_name: str | None = None) -> str:
     for pattern in _TIME_PATTERNS:
         for found in pattern.finditer(masked):
             masked = _blank(masked, found.start(), found.end())
+    return masked
+
+
+def _en_span_value(number: str) -> float:
+    lowered = number.lower()
+    if lowered in ("a", "an"):
+        return 1
+    if re.fullmatch(r"\d+(?:\.\d+)?", lowered):
+        return float(lowered)
+    return _english_value(lowered)
+
+
+def _korean_spans(text: str) -> list[DurationMention]:
+    found: list[DurationMention] = []
+    for match in _KO_SPAN.finditer(text):
+        if match["h"] is not None:
+            seconds = float(match["h"]) * 3600 + int(match["hm"] or 0) * 60 + int(match["hs"] or 0)
+        elif match["nh"] is not None:
+            hours = 0.5 if match["nh"] == "반" else _NATIVE_UNITS[match["nh"]]
+            seconds = hours * 3600 + int(match["nhm"] or 0) * 60
+        elif match["m"] is not None:
+            seconds = int(match["m"]) * 60 + float(match["ms"])
+        else:
+            seconds = float(match["s"])
+        found.append(DurationMention(seconds, match.start(), match.end()))
+    for match in _KO_MINUTES.finditer(text):
+        if match["pre"] or match["post"]:
+            found.append(DurationMention(float(match["m"]) * 60, match.start(), match.end("unit")))
+    return found
+
+
+def _english_spans(text: str) -> list[DurationMention]:
+    found: list[DurationMention] = []
+    for match in _EN_SPAN.finditer(text):
+        unit = _EN_UNIT_SECONDS[match["unit"].lower()]
+        value = _en_span_value(match["n"]) + (0.5 if match["half"] else 0)
+        found.append(DurationMention(value * unit, match.start(), match.end()))
+    for match in _EN_LAST_UNIT.finditer(text):
+        found.append(DurationMention(_EN_UNIT_SECONDS[match["unit"].lower()], match.start(), match.end()))
+    for match in _EN_HALF.finditer(text):
+        found.append(DurationMention(_EN_UNIT_SECONDS[match["unit"].lower()] / 2, match.start(), match.end()))
+    return found
+
+
+def _joined_spans(text: str, spans: list[DurationMention]) -> list[DurationMention]:
+    """Overlaps dropped (the earliest, then longest, wins), and a larger unit followed by a smaller
+    one joined into one span (``1 minute and 30 seconds`` is 90 s, not 60 s and 30 s)."""
+    ordered = sorted(spans, key=lambda d: (d.start, -(d.end - d.start)))
+    kept: list[DurationMention] = []
+    for span in ordered:
+        if kept and span.start < kept[-1].end:
+            continue
+        last = kept[-1] if kept else None
+        gap = text[last.end : span.start] if last else ""
+        if last is not None and span.seconds < last.seconds and _EN_SPAN_JOIN.fullmatch(gap):
+            kept[-1] = DurationMention(last.seconds + span.seconds, last.start, span.end)
+            continue
+        kept.append(span)
+    return kept
+
+
+def find_durations(text: str, *, camera_name: str | None = None) -> list[DurationMention]:
+    """Every span of time ``text`` states, in order, with its length in seconds.
+
+    Korean: ``1시간 30분``, ``한 시간``, ``1분 30초``, ``30초``, and a digit before ``분`` with a word
+    that makes it a span (``지난 1분``, ``1분 동안``, ``1분간``). English: ``30 seconds``, ``two
+    minutes``, ``an hour and a half``, ``half an hour``, ``the last minute``. Clock times, dates and
+    the camera's name are not spans.
+    """
+    masked = _mask_clock(text, camera_name=camera_name)
+    return _joined_spans(masked, _korean_spans(masked) + _english_spans(masked))
+
+
+def mask_non_counts(text: str, *, camera_name: str | None = None) -> str:
+    """Blank out what carries digits but no head count: the camera's name, clock times, dates,
+    spans of time (:func:`find_durations`) and "nobody" phrases.
+
+    Offsets are preserved (each masked character becomes a space).
+    """
+    masked = _mask_clock(text, camera_name=camera_name)
+    for span in _joined_spans(masked, _korean_spans(masked) + _english_spans(masked)):
+        masked = _blank(masked, span.start, span.end)
     for found in NOBODY_PATTERN.finditer(masked):
         masked = _blank(masked, found.start(), found.end())
     return masked

@@ -9,14 +9,21 @@ numbers of female and male customers, followed by detailed, concrete advice for 
 in a formal business style, in Korean unless the owner's instructions say otherwise, with
 temperature 0.7 and top_p 0.9. Without an LLM, or when it fails, a template summary is written from
 the same statistics, with rule-based advice.
+
+When the camera watcher tracked people, the request's ``visitors`` (entries per class, each person
+counted once) and the mean stay are known: the customer numbers in the summary and in the prompt are
+then those visitors, never sums of the occupancy seen at each briefing (which count the same person
+at every tick and miss those who came and went between ticks), and visitors per hour come from each
+briefing's ``entered``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -49,12 +56,14 @@ _SUMMARY_MAX_TOKENS = 1200
 @dataclass(frozen=True, slots=True)
 class BriefingPoint:
     """One stored briefing: its sequence number, when its frame was taken (aware UTC), the
-    per-class counts, and the error when the tick failed (no frame, detector error)."""
+    per-class counts, the error when the tick failed (no frame, detector error), and the people
+    who came in since the previous briefing (``entered``, 0 when nothing was tracked)."""
 
     seq: int
     captured_at: datetime
     counts: Mapping[str, int]
     error: str | None = None
+    entered: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +76,14 @@ class Peak:
 
 @dataclass(frozen=True, slots=True)
 class HourStat:
-    """Mean occupancy during one local clock hour (``hour`` is the hour's local start)."""
+    """Mean occupancy during one local clock hour (``hour`` is the hour's local start), and the
+    visitors who came in during it (the ``entered`` of its briefings)."""
 
     hour: datetime
     briefings: int
     mean_by_class: dict[str, float]
     mean_total: float
+    visitors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,9 @@ class SummaryStats:
     Means are over successful briefings; ``share_pct`` is each class's share of everyone seen
     (summed over briefings), so ``male`` and ``female`` add up to 100 when they are the only classes.
     ``duration`` runs from the first to the last briefing plus one interval.
+
+    ``visitors`` (entries during the request per class, from tracking) is None when nothing was
+    tracked; ``visitor_share_pct`` is then empty. ``mean_dwell_seconds`` is the mean stay, when known.
     """
 
     timezone: str
@@ -98,6 +112,27 @@ class SummaryStats:
     mean_total: float = 0.0
     peak_total: Peak = Peak(0, None)
     hourly: tuple[HourStat, ...] = ()
+    visitors: dict[str, int] | None = None
+    visitor_share_pct: dict[str, float] = field(default_factory=dict)
+    mean_dwell_seconds: float | None = None
+
+    @property
+    def visitors_total(self) -> int | None:
+        """Everyone who came in during the request, or None when nothing was tracked."""
+        return None if self.visitors is None else sum(self.visitors.values())
+
+    @property
+    def busiest_visitor_hour(self) -> HourStat | None:
+        """The hour most visitors came in (earliest on a tie); None when none came in or nothing was tracked."""
+        if self.visitors is None:
+            return None
+        best = max(self.hourly, key=lambda h: h.visitors, default=None)
+        return best if best is not None and best.visitors > 0 else None
+
+    @property
+    def customer_share_pct(self) -> dict[str, float]:
+        """The customer mix: the visitors' shares when tracked, else the occupancy shares."""
+        return self.visitor_share_pct if self.visitors is not None else self.share_pct
 
     @property
     def counted(self) -> int:
@@ -120,7 +155,8 @@ class SummaryStats:
         def iso(moment: datetime | None) -> str | None:
             return moment.isoformat(timespec="minutes") if moment else None
 
-        return {
+        tracked = self.visitors is not None
+        data: dict[str, object] = {
             "timezone": self.timezone,
             "start": iso(self.start),
             "end": iso(self.end),
@@ -141,10 +177,18 @@ class SummaryStats:
                     "briefings": h.briefings,
                     "mean_by_class": h.mean_by_class,
                     "mean_total": h.mean_total,
+                    **({"visitors": h.visitors} if tracked else {}),
                 }
                 for h in self.hourly
             ],
         }
+        if self.visitors is not None:
+            data["visitors_by_class"] = dict(self.visitors)
+            data["visitors_total"] = self.visitors_total
+            data["visitor_share_percent_by_class"] = dict(self.visitor_share_pct)
+        if self.mean_dwell_seconds is not None:
+            data["mean_dwell_minutes"] = round(self.mean_dwell_seconds / 60, 1)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,25 +235,66 @@ def _hourly(points: Sequence[BriefingPoint], *, labels: Sequence[str], tz: ZoneI
             briefings=len(members),
             mean_by_class={label: _mean([p.counts.get(label, 0) for p in members]) for label in labels},
             mean_total=_mean([sum(p.counts.values()) for p in members]),
+            visitors=sum(p.entered for p in members),
         )
         for hour, members in sorted(buckets.items())
     )
 
 
-def _shares(points: Sequence[BriefingPoint], *, labels: Sequence[str]) -> dict[str, float]:
-    sums = {label: sum(p.counts.get(label, 0) for p in points) for label in labels}
+def _percentages(sums: Mapping[str, float]) -> dict[str, float]:
     everyone = sum(sums.values())
     if everyone == 0:
-        return {label: 0.0 for label in labels}
+        return {label: 0.0 for label in sums}
     return {label: round(100 * total / everyone, 1) for label, total in sums.items()}
 
 
-def compute_summary_stats(*, points: Sequence[BriefingPoint], tz: ZoneInfo, interval_seconds: int) -> SummaryStats:
+def _shares(points: Sequence[BriefingPoint], *, labels: Sequence[str]) -> dict[str, float]:
+    return _percentages({label: sum(p.counts.get(label, 0) for p in points) for label in labels})
+
+
+def _checked_tracking(
+    points: Sequence[BriefingPoint], visitors: Mapping[str, int] | None, mean_dwell_seconds: float | None
+) -> None:
+    if any(point.entered < 0 for point in points):
+        raise ValueError("a briefing's entries must not be negative")
+    if visitors is not None and any(count < 0 for count in visitors.values()):
+        raise ValueError(f"visitors must not be negative: {dict(visitors)}")
+    if mean_dwell_seconds is not None and not (math.isfinite(mean_dwell_seconds) and mean_dwell_seconds >= 0):
+        raise ValueError(f"the mean stay must be a non-negative number of seconds: {mean_dwell_seconds}")
+
+
+def compute_summary_stats(
+    *,
+    points: Sequence[BriefingPoint],
+    tz: ZoneInfo,
+    interval_seconds: int,
+    visitors: Mapping[str, int] | None = None,
+    mean_dwell_seconds: float | None = None,
+) -> SummaryStats:
     """Occupancy statistics of a request's briefings, in local time ``tz``.
 
     Failed briefings count towards ``briefings`` and ``failed`` but not towards any mean or peak.
     With no briefings at all, every figure is zero and the times are None.
+
+    ``visitors`` are the entries during the request per class, from tracking (None when the camera
+    was not tracked), and ``mean_dwell_seconds`` the mean stay of those who came and left; with
+    them the summary's customer numbers are visitors, and each hour counts the ``entered`` of its
+    counted briefings as its visitors.
     """
+    _checked_tracking(points, visitors, mean_dwell_seconds)
+    stats = _occupancy_stats(points=points, tz=tz, interval_seconds=interval_seconds)
+    if visitors is None:
+        return replace(stats, mean_dwell_seconds=mean_dwell_seconds)
+    ordered_visitors = {label: visitors[label] for label in order_labels(visitors)}
+    return replace(
+        stats,
+        visitors=ordered_visitors,
+        visitor_share_pct=_percentages(ordered_visitors),
+        mean_dwell_seconds=mean_dwell_seconds,
+    )
+
+
+def _occupancy_stats(*, points: Sequence[BriefingPoint], tz: ZoneInfo, interval_seconds: int) -> SummaryStats:
     ordered = sorted(points, key=lambda p: p.captured_at)
     ok = [p for p in ordered if p.error is None]
     base = SummaryStats(timezone=str(tz), interval_seconds=interval_seconds, briefings=len(ordered), failed=0)
@@ -246,14 +331,31 @@ def build_summary_messages(*, stats: SummaryStats, custom: Sequence[str], busine
         "You write in a formal, business writing style."
     )
     instructions = "\n".join(f"- {line}" for line in custom) or "- (none)"
+    if stats.visitors is None:
+        about = (
+            "Below are the occupancy statistics a people-counting camera recorded during one "
+            "monitoring session of the store (counts are people present at each check, by class; "
+            "'male' = men, 'female' = women)."
+        )
+        customers = "the numbers of female and male customers"
+    else:
+        about = (
+            "Below are the statistics a people-counting camera recorded during one monitoring "
+            "session of the store. 'visitors_by_class' are the customers who came in through the "
+            "entrance, each counted once by a person tracker ('male' = men, 'female' = women), and "
+            "each hour's 'visitors' are those who came in during that hour: these are the customer "
+            "numbers. The occupancy figures are people present at each check, so the same person "
+            "appears at many checks: never add them up to count customers."
+        )
+        customers = "the numbers of female and male customers (the visitors)"
+    if stats.mean_dwell_seconds is not None:
+        about += " 'mean_dwell_minutes' is how long a visitor stayed on average."
+        customers += " and the average stay"
     user = (
-        "Below are the occupancy statistics a people-counting camera recorded during one "
-        "monitoring session of the store (counts are people present at each check, by class; "
-        "'male' = men, 'female' = women).\n\n"
+        f"{about}\n\n"
         f"Statistics (JSON):\n{json.dumps(stats.as_dict(), ensure_ascii=False)}\n\n"
         "Write:\n"
-        "1. A three-line summary of the day that includes the numbers of female and male "
-        "customers.\n"
+        f"1. A three-line summary of the day that includes {customers}.\n"
         "2. Detailed, concrete advice on running the store better (staffing, restocking, "
         "promotions, layout), tied to the hours and figures above.\n\n"
         "Use a formal tone and business writing style. Write in Korean unless the owner's "
@@ -310,10 +412,131 @@ def _by_class(stats: SummaryStats, values: Mapping[str, float], *, ko: bool, uni
     return ", ".join(f"{names.get(label, label)} {_num(values[label])}{unit}" for label in stats.labels)
 
 
+_EN_SINGULAR = {"male": "man", "female": "woman", "person": "person"}
+
+
+def _ko_dwell(seconds: float) -> str:
+    """``40초``, ``7.5분``: seconds under a minute, else minutes to one decimal."""
+    if seconds < 59.5:
+        return f"{max(1, math.floor(seconds + 0.5))}초"
+    return f"{_num(round(seconds / 60, 1))}분"
+
+
+def _en_dwell(seconds: float) -> str:
+    """``40 seconds``, ``1 second``, ``7.5 min``."""
+    if seconds < 59.5:
+        whole = max(1, math.floor(seconds + 0.5))
+        return f"{whole} second{'' if whole == 1 else 's'}"
+    return f"{_num(round(seconds / 60, 1))} min"
+
+
+def _ko_ro(phrase: str) -> str:
+    """``으로`` or ``로`` after ``phrase`` (``7분으로``, ``40초로``), by its last syllable."""
+    syllables = [ord(char) - 0xAC00 for char in phrase if "가" <= char <= "힣"]
+    final = syllables[-1] % 28 if syllables else 0
+    return "으로" if final not in (0, 8) else "로"
+
+
+def _visitor_shares(stats: SummaryStats, *, ko: bool) -> str | None:
+    """The visitors' mix (``남성 57.1%, 여성 42.9%``) when men or women are among several classes."""
+    visitors = stats.visitors or {}
+    if len(visitors) < 2 or not {"male", "female"} & set(visitors):
+        return None
+    names = _KO_CLASS if ko else _EN_CLASS
+    return ", ".join(f"{names.get(label, label)} {_num(stats.visitor_share_pct[label])}%" for label in visitors)
+
+
+def _ko_visitor_line(stats: SummaryStats, *, start: datetime, end: datetime) -> str:
+    visitors, total = stats.visitors or {}, stats.visitors_total or 0
+    if total == 0:
+        return "2. 기록된 시간 동안 매장에 들어온 방문객은 없었습니다."
+    if list(visitors) == ["person"]:
+        items = f"{total}명"
+    else:
+        items = ", ".join(f"{_KO_CLASS.get(label, label)} {count}명" for label, count in visitors.items())
+        items += f"(합계 {total}명)" if len(visitors) > 1 else ""
+    when = "당일" if start.date() == end.date() else "기간 중"
+    line = f"2. {when} 방문객은 {items}"
+    shares = _visitor_shares(stats, ko=True)
+    if shares:
+        line += f"{_ko_ro(items)} 성별 비중은 {shares}"
+    if stats.mean_dwell_seconds is not None:
+        return f"{line}이며, 평균 체류 시간은 {_ko_dwell(stats.mean_dwell_seconds)}입니다."
+    return f"{line}입니다."
+
+
+def _ko_hourly_line(stats: SummaryStats) -> str:
+    peak = stats.peak_total
+    occupancy = (
+        f"평균 재실 인원은 {_num(stats.mean_total)}명, 최대 재실 인원은 {peak.at:%H:%M}의 {peak.count}명입니다."
+        if peak.at is not None and peak.count > 0
+        else "브리핑 시점에 매장에 머문 손님은 없었습니다."
+    )
+    top = stats.busiest_visitor_hour if stats.visitors_total else None
+    if top is None:
+        return f"3. {occupancy}"
+    if len(stats.hourly) == 1:
+        return f"3. {top.hour:%H}시대 방문객은 {top.visitors}명이며, {occupancy}"
+    hours = ", ".join(f"{h.hour:%H}시 {h.visitors}명" for h in stats.hourly)
+    return f"3. 시간대별 방문객은 {hours}{_ko_ro(hours)} {top.hour:%H}시에 가장 많았고, {occupancy}"
+
+
+def _en_visitor_line(stats: SummaryStats) -> str:
+    visitors, total = stats.visitors or {}, stats.visitors_total or 0
+    if total == 0:
+        return "2. No visitors came in during the recorded period."
+    if list(visitors) == ["person"]:
+        items = _en_count(total, "person", "people")
+    else:
+        names = [
+            _en_count(count, _EN_SINGULAR.get(label, label), _EN_CLASS.get(label, label))
+            for label, count in visitors.items()
+        ]
+        items = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+        items += f" ({total} in total)" if len(visitors) > 1 else ""
+    parts = [f"2. Visitors: {items}"]
+    shares = _visitor_shares(stats, ko=False)
+    if shares:
+        parts.append(f"the customer mix was {shares}")
+    if stats.mean_dwell_seconds is not None:
+        parts.append(f"the average stay was {_en_dwell(stats.mean_dwell_seconds)}")
+    return "; ".join(parts) + "."
+
+
+def _en_hourly_line(stats: SummaryStats) -> str:
+    peak = stats.peak_total
+    occupancy = (
+        f"average occupancy was {_en_count(stats.mean_total, 'person', 'people')}, "
+        f"with a peak of {_en_count(peak.count, 'person', 'people')} at {peak.at:%H:%M}."
+        if peak.at is not None and peak.count > 0
+        else "no one was in the store at any briefing."
+    )
+    top = stats.busiest_visitor_hour if stats.visitors_total else None
+    if top is None:
+        return f"3. {occupancy[0].upper()}{occupancy[1:]}"
+    if len(stats.hourly) == 1:
+        came = _en_count(top.visitors, "visitor", "visitors")
+        return f"3. {came} came in during the {top.hour:%H}:00 hour; {occupancy}"
+    hours = ", ".join(f"{h.hour:%H}:00 {h.visitors}" for h in stats.hourly)
+    return f"3. Visitors by hour: {hours} (most at {top.hour:%H}:00); {occupancy}"
+
+
 def _ko_lines(stats: SummaryStats) -> list[str]:
     assert stats.start is not None
     assert stats.end is not None
     failed = f"(그중 실패 {stats.failed}건)" if stats.failed else ""
+    if stats.visitors is not None:
+        return [
+            f"1. {stats.start:%m월 %d일 %H:%M}부터 {stats.end:%H:%M}까지 {_ko_duration(stats.duration)} "
+            f"동안 브리핑 {stats.briefings}건을 기록했습니다{failed}.",
+            _ko_visitor_line(stats, start=stats.start, end=stats.end),
+            _ko_hourly_line(stats),
+        ]
+    dwell = (
+        f" 평균 체류 시간은 {_ko_dwell(stats.mean_dwell_seconds)}입니다."
+        if stats.mean_dwell_seconds is not None
+        else ""
+    )
     lines = [
         f"1. {stats.start:%m월 %d일 %H:%M}부터 {stats.end:%H:%M}까지 {_ko_duration(stats.duration)} "
         f"동안 브리핑 {stats.briefings}건을 기록했습니다{failed}.",
@@ -323,7 +546,8 @@ def _ko_lines(stats: SummaryStats) -> list[str]:
             f"성별 비중은 {_by_class(stats, stats.share_pct, ko=True, unit='%')}입니다."
             if stats.mean_total
             else "방문 고객은 집계되지 않았습니다."
-        ),
+        )
+        + dwell,
     ]
     peak, busiest = stats.peak_total, stats.busiest_hour
     if peak.at is not None and busiest is not None and peak.count > 0:
@@ -342,16 +566,25 @@ def _en_lines(stats: SummaryStats) -> list[str]:
     assert stats.end is not None
     failed = f" ({stats.failed} failed)" if stats.failed else ""
     recorded = "was" if stats.briefings == 1 else "were"
-    lines = [
+    first = (
         f"1. From {stats.start:%b %d %H:%M} to {stats.end:%H:%M} ({_en_duration(stats.duration)}), "
-        f"{_en_count(stats.briefings, 'briefing', 'briefings')} {recorded} recorded{failed}.",
+        f"{_en_count(stats.briefings, 'briefing', 'briefings')} {recorded} recorded{failed}."
+    )
+    if stats.visitors is not None:
+        return [first, _en_visitor_line(stats), _en_hourly_line(stats)]
+    dwell = (
+        f" The average stay was {_en_dwell(stats.mean_dwell_seconds)}." if stats.mean_dwell_seconds is not None else ""
+    )
+    lines = [
+        first,
         f"2. Average occupancy was {_by_class(stats, stats.mean_by_class, ko=False, unit='')} "
         f"({_num(stats.mean_total)} in total); "
         + (
             f"the customer mix was {_by_class(stats, stats.share_pct, ko=False, unit='%')}."
             if stats.mean_total
             else "no customers were counted."
-        ),
+        )
+        + dwell,
     ]
     peak, busiest = stats.peak_total, stats.busiest_hour
     if peak.at is not None and busiest is not None and peak.count > 0:
@@ -377,6 +610,9 @@ class _AdvicePhrases:
     none: str
     women: str
     men: str
+    short_stay: str
+    long_stay: str
+    english: bool = False
 
 
 _KO_ADVICE = _AdvicePhrases(
@@ -393,6 +629,10 @@ _KO_ADVICE = _AdvicePhrases(
     none="- 기록이 충분하지 않아 구체적인 제안을 드리기 어렵습니다.",
     women="여성",
     men="남성",
+    short_stay="- 체류 시간: 평균 체류 시간이 {dwell}{ro} 짧으므로, 결제와 픽업 동선을 빠르게 유지하고 계산대 "
+    "주변에 바로 집어 갈 수 있는 상품을 배치하시기 바랍니다.",
+    long_stay="- 체류 시간: 평균 체류 시간이 {dwell}{ro} 길므로, 좌석 회전율을 점검하고 오래 머무는 고객에게 "
+    "디저트나 리필 같은 추가 주문 메뉴를 제안하시기 바랍니다.",
 )
 _EN_ADVICE = _AdvicePhrases(
     peak="- Peak readiness: {hour}:00 is the busiest hour; restock ingredients, cups and receipt paper by "
@@ -408,7 +648,16 @@ _EN_ADVICE = _AdvicePhrases(
     none="- There is not enough data for specific advice yet.",
     women="women",
     men="men",
+    short_stay="- Short visits: the average stay is {dwell}; keep checkout and pick-up fast and place grab-and-go "
+    "items near the counter.",
+    long_stay="- Long visits: the average stay is {dwell}; watch seat turnover and offer add-ons such as desserts "
+    "or refills to guests who stay.",
+    english=True,
 )
+
+
+_SHORT_STAY_SECONDS = 5 * 60
+_LONG_STAY_SECONDS = 20 * 60
 
 
 def _advice(stats: SummaryStats, phrases: _AdvicePhrases) -> list[str]:
@@ -421,12 +670,20 @@ def _advice(stats: SummaryStats, phrases: _AdvicePhrases) -> list[str]:
         mean = _num(quietest.mean_total)
         people = "person" if mean == "1" else "people"
         advice.append(phrases.quiet.format(hour=f"{quietest.hour:%H}", mean=mean, people=people))
-    male, female = stats.share_pct.get("male", 0.0), stats.share_pct.get("female", 0.0)
+    shares = stats.customer_share_pct
+    male, female = shares.get("male", 0.0), shares.get("female", 0.0)
     if (male or female) and abs(male - female) < 10:
         advice.append(phrases.balanced.format(male=_num(male), female=_num(female)))
     elif male or female:
         major, share = (phrases.women, female) if female >= male else (phrases.men, male)
         advice.append(phrases.skewed.format(major=major, share=_num(share)))
+    dwell = stats.mean_dwell_seconds
+    if dwell is not None and (stats.visitors_total is None or stats.visitors_total > 0):
+        words = _en_dwell(dwell) if phrases.english else _ko_dwell(dwell)
+        if dwell < _SHORT_STAY_SECONDS:
+            advice.append(phrases.short_stay.format(dwell=words, ro=_ko_ro(words)))
+        elif dwell >= _LONG_STAY_SECONDS:
+            advice.append(phrases.long_stay.format(dwell=words, ro=_ko_ro(words)))
     if stats.failed:
         briefings = "briefing" if stats.failed == 1 else "briefings"
         advice.append(phrases.failed.format(failed=stats.failed, briefings=briefings))

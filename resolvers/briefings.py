@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from beanie import PydanticObjectId
 from redis.exceptions import RedisError
 
-from briefings.events import RESYNC, BriefingAnnounced, EndAnnounced, Inbound
+from briefings.events import RESYNC, AlertAnnounced, BriefingAnnounced, EndAnnounced, Inbound
 from briefings.lifecycle import end_request, start_request
 from core import logs, metrics
 from core.events import Overflow, Subscription
 from core.leases import LeaseLimitReached
 from core.quoting import quoted
 from core.time import EndtimeError, parse_endtime, utcnow
-from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id
+from documents import Alert, Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id
 from resolvers.context import Context
 from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited
 from resolvers.history import briefings_of
@@ -50,7 +50,8 @@ class Ended:
     reason: EndReason
 
 
-Event = Started | Briefing | Ended
+Event = Started | Briefing | Alert | Ended
+"""What a request's stream yields; alerts are live only (`alerts(requestId)` lists the stored ones)."""
 
 
 def validate_start(*, ctx: Context, interval: int, endtime: str, camera_id: str) -> datetime:
@@ -199,6 +200,8 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
             if isinstance(event, BriefingAnnounced) and event.seq > last:
                 yield event.document
                 last = event.seq
+            elif isinstance(event, AlertAnnounced):
+                yield event.document
             elif isinstance(event, EndAnnounced):
                 current = await BriefingRequest.get(request_id)
                 async for tail in _finish(last=last, current=current or request):

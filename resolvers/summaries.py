@@ -26,7 +26,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from core.time import as_utc, utcnow
-from documents import Briefing, CaptionSource, Summary, doc_id
+from documents import Briefing, BriefingRequest, CaptionSource, Summary, doc_id
 from language.summaries import BriefingPoint, SummaryText, compute_summary_stats, write_summary
 from resolvers.auth import require_user
 from resolvers.context import Context
@@ -68,7 +68,10 @@ async def ai_summary(*, ctx: Context, request_id: str, refresh: bool = False) ->
         briefings = await briefings_of(request=request)
         written = await write_summary(
             stats=compute_summary_stats(
-                points=[_point(b) for b in briefings], tz=ctx.services.settings.tz, interval_seconds=request.interval
+                points=[_point(b) for b in briefings],
+                tz=ctx.services.settings.tz,
+                interval_seconds=request.interval,
+                **_tracking(request=request, briefings=briefings),
             ),
             custom=list(user.custom),
             llm=ctx.services.llm,
@@ -121,7 +124,18 @@ def _point(briefing: Briefing) -> BriefingPoint:
         captured_at=as_utc(briefing.captured_at),
         counts={c.label: c.count for c in briefing.counts},
         error=briefing.error,
+        entered=sum(c.count for c in briefing.entered),
     )
+
+
+def _tracking(*, request: BriefingRequest, briefings: list[Briefing]) -> dict[str, Any]:
+    """Visitors and mean stay for the summary, when the camera watcher counted this request."""
+    if not any(b.tracked for b in briefings):
+        return {}
+    labels = dict.fromkeys(c.label for b in briefings for c in b.counts)
+    visitors = {label: request.visitors.get(label, 0) for label in labels} | dict(request.visitors)
+    dwell = request.dwell_seconds / request.dwell_visits if request.dwell_visits else None
+    return {"visitors": visitors, "mean_dwell_seconds": dwell}
 
 
 def _floor_ms(moment: datetime) -> datetime:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import auth, briefings, customs, legacy, summaries
+from resolvers import alerts, auth, briefings, customs, legacy, summaries
 from resolvers.context import Context
+from schema.alerts import AlertRuleGQL, AlertRuleInputGQL, WebhookResultGQL
 from schema.permissions import AUTH
 from schema.summary import SummaryGQL
 from schema.types import LoginResultGQL, MessageResultGQL, UserGQL
@@ -53,3 +54,23 @@ class Mutation:
     )
     async def set_legacy_access(self, info: Info[Context, None], enabled: bool) -> UserGQL:
         return UserGQL.from_doc(await legacy.set_legacy_access(user=auth.require_user(info.context), enabled=enabled))
+
+    @strawberry.mutation(
+        permission_classes=AUTH, description="Create an alert rule, or change one (input.id); at most 20 per user."
+    )
+    async def set_alert_rule(self, info: Info[Context, None], input: AlertRuleInputGQL) -> AlertRuleGQL:
+        ctx = info.context
+        rule = await alerts.set_rule(ctx=ctx, user=auth.require_user(ctx), rule=input.to_input())
+        return AlertRuleGQL.from_doc(rule)
+
+    @strawberry.mutation(permission_classes=AUTH, description="Delete one of the user's alert rules.")
+    async def delete_alert_rule(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        return await alerts.delete_rule(user=auth.require_user(info.context), rule_id=str(id))
+
+    @strawberry.mutation(
+        permission_classes=AUTH,
+        description="Set the webhook alerts are POSTed to (http or https) with a new signing secret, returned this "
+        "once; null removes it.",
+    )
+    async def set_webhook(self, info: Info[Context, None], url: str | None) -> WebhookResultGQL:
+        return WebhookResultGQL.of(await alerts.set_webhook(user=auth.require_user(info.context), url=url))

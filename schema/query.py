@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import history
+from resolvers import alerts, history
 from resolvers.auth import require_user
 from resolvers.context import Context
+from schema.alerts import AlertGQL, AlertRuleGQL, WebhookGQL
 from schema.permissions import AUTH
 from schema.types import BriefingGQL, BriefingRequestGQL, CameraGQL, UserGQL
 
@@ -36,3 +37,19 @@ class Query:
     @strawberry.field(permission_classes=AUTH, description="The cameras the operator configured (ids and names only).")
     def cameras(self, info: Info[Context, None]) -> list[CameraGQL]:
         return [CameraGQL(id=strawberry.ID(c.id), name=c.name) for c in info.context.services.cameras.all()]
+
+    @strawberry.field(permission_classes=AUTH, description="The user's alert rules, oldest first.")
+    async def alert_rules(self, info: Info[Context, None]) -> list[AlertRuleGQL]:
+        return [AlertRuleGQL.from_doc(r) for r in await alerts.list_rules(user=require_user(info.context))]
+
+    @strawberry.field(permission_classes=AUTH, description="The alerts of one request, newest first (limit 1-200).")
+    async def alerts(
+        self, info: Info[Context, None], request_id: strawberry.ID, limit: int | None = 50
+    ) -> list[AlertGQL]:
+        docs = await alerts.list_alerts(user=require_user(info.context), request_id=str(request_id), limit=limit)
+        return [AlertGQL.from_doc(a) for a in docs]
+
+    @strawberry.field(permission_classes=AUTH, description="The user's webhook (its secret is never shown again).")
+    async def webhook(self, info: Info[Context, None]) -> WebhookGQL | None:
+        found = await alerts.get_webhook(user=require_user(info.context))
+        return None if found is None else WebhookGQL.from_doc(found)

@@ -7,11 +7,12 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from documents import Briefing
+from documents import Alert, Briefing
 from inference.cameras import DEMO_CAMERA_ID
-from resolvers import briefings
+from resolvers import alerts, briefings
 from resolvers.auth import require_user
 from resolvers.context import Context
+from schema.alerts import AlertGQL
 from schema.fanout import shared_value
 from schema.permissions import AUTH
 from schema.types import BriefingEndedGQL, BriefingEvent, BriefingGQL, BriefingRequestGQL, BriefingStartedGQL
@@ -26,6 +27,8 @@ def to_gql(event: briefings.Event) -> BriefingEvent:
     so they yield the same value, executed and serialised once for all of them (`schema.fanout`)."""
     if isinstance(event, Briefing):
         return shared_value(event, BriefingGQL.from_doc)
+    if isinstance(event, Alert):
+        return shared_value(event, AlertGQL.from_doc)
     if isinstance(event, briefings.Started):
         return BriefingStartedGQL(request=BriefingRequestGQL.from_doc(event.request))
     return BriefingEndedGQL(request=BriefingRequestGQL.from_doc(event.request), reason=event.reason)
@@ -33,7 +36,7 @@ def to_gql(event: briefings.Event) -> BriefingEvent:
 
 @strawberry.type
 class Subscription:
-    """Live briefings."""
+    """Live briefings and alerts."""
 
     @strawberry.subscription(
         permission_classes=AUTH,
@@ -70,3 +73,12 @@ class Subscription:
             ctx=ctx, user=user, request=request, after=after or 0, started=False
         ):
             yield to_gql(event)
+
+    @strawberry.subscription(
+        permission_classes=AUTH,
+        description="The user's alerts as they fire, on any of their briefings (stored ones: `alerts(requestId)`).",
+    )
+    async def alerts(self, info: Info[Context, None]) -> AsyncGenerator[AlertGQL, None]:
+        ctx, user = info.context, require_user(info.context)
+        async for alert in alerts.follow_alerts(ctx=ctx, user=user):
+            yield shared_value(alert, AlertGQL.from_doc)

@@ -14,6 +14,7 @@ from documents import CaptionSource, EndReason, RequestStatus
 from documents import User as UserDoc
 from resolvers import history
 from resolvers.context import Context
+from schema.alerts import AlertGQL
 
 RequestStatusGQL = strawberry.enum(RequestStatus, name="RequestStatus")
 EndReasonGQL = strawberry.enum(EndReason, name="EndReason")
@@ -56,6 +57,16 @@ class BriefingRequestGQL:
     status: RequestStatusGQL  # type: ignore[valid-type]
     end_reason: EndReasonGQL | None  # type: ignore[valid-type]
     stored_skipped_ticks: strawberry.Private[int]
+    visitors_by_label: list[ClassCountGQL] = strawberry.field(
+        description="Entries through the camera's entrance during the request, per label (tracked briefings only)."
+    )
+    mean_dwell_minutes: float | None = strawberry.field(
+        description="Mean minutes between a visitor's entry and exit, over the visits seen whole; null if none."
+    )
+
+    @strawberry.field(description="Entries through the camera's entrance during the request (all labels).")
+    def visitors(self) -> int:
+        return sum(c.count for c in self.visitors_by_label)
 
     @strawberry.field(description="True while ticks are still being scheduled.")
     def active(self) -> bool:
@@ -85,6 +96,8 @@ class BriefingRequestGQL:
             status=doc.status,
             end_reason=doc.end_reason,
             stored_skipped_ticks=doc.skipped_ticks,
+            visitors_by_label=[ClassCountGQL(label=label, count=n) for label, n in doc.visitors.items()],
+            mean_dwell_minutes=round(doc.dwell_seconds / doc.dwell_visits / 60.0, 2) if doc.dwell_visits else None,
         )
 
 
@@ -92,6 +105,15 @@ class BriefingRequestGQL:
 class ClassCountGQL:
     """How many of one class the detector counted."""
 
+    label: str
+    count: int
+
+
+@strawberry.type(name="ZoneCount")
+class ZoneCountGQL:
+    """People of one label standing in one zone of the camera (e.g. `counter`)."""
+
+    zone: str
     label: str
     count: int
 
@@ -110,6 +132,16 @@ class BriefingGQL:
     error: str | None = strawberry.field(
         description="Null when the tick went well; otherwise what failed (e.g. the camera could not be read)."
     )
+    tracked: bool = strawberry.field(
+        description="Counted from the camera watcher's tracked frame: `entered`, `exited` and `zones` are known."
+    )
+    entered: list[ClassCountGQL] = strawberry.field(
+        description="People who came in through the camera's entrance since the request's previous briefing."
+    )
+    exited: list[ClassCountGQL] = strawberry.field(
+        description="People who left through the entrance since the request's previous briefing."
+    )
+    zones: list[ZoneCountGQL] = strawberry.field(description="People per zone and label at this briefing.")
 
     @classmethod
     def from_doc(cls, doc: BriefingDoc) -> BriefingGQL:
@@ -123,6 +155,10 @@ class BriefingGQL:
             counts=[ClassCountGQL(label=c.label, count=c.count) for c in doc.counts],
             caption_source=doc.caption_source,
             error=doc.error,
+            tracked=doc.tracked,
+            entered=[ClassCountGQL(label=c.label, count=c.count) for c in doc.entered],
+            exited=[ClassCountGQL(label=c.label, count=c.count) for c in doc.exited],
+            zones=[ZoneCountGQL(zone=z.zone, label=z.label, count=z.count) for z in doc.zones],
         )
 
 
@@ -173,4 +209,6 @@ class BriefingEndedGQL:
         return strawberry.ID(f"{self.request.id}:ended")
 
 
-BriefingEvent = Annotated[BriefingStartedGQL | BriefingGQL | BriefingEndedGQL, strawberry.union("BriefingEvent")]
+BriefingEvent = Annotated[
+    BriefingStartedGQL | BriefingGQL | BriefingEndedGQL | AlertGQL, strawberry.union("BriefingEvent")
+]

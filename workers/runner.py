@@ -27,6 +27,7 @@ from briefings.schedule import (
 )
 from briefings.tick import TickEngine
 from briefings.tickstore import TickStore
+from briefings.watch import WatchReader
 from core import logs, metrics
 from core.settings import Settings
 from core.time import utcnow
@@ -35,7 +36,10 @@ from inference.batching import ObservationBatcher
 from inference.cameras import load_camera_registry
 from inference.service import InferenceService
 from language.llm import build_llm_client
+from workers.alerting import WatchAlerts
 from workers.reconcile import reconcile_forever
+from workers.watcher import CameraWatchers
+from workers.webhooks import WEBHOOK_JOB
 
 log = logging.getLogger("briefing.worker")
 _CLAIM_SCRIPT = """
@@ -208,6 +212,21 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             store=store,
             llm=llm,
         )
+        if settings.watch_fps > 0:
+            alerts = WatchAlerts(arq=ctx["redis"])
+            ctx["alerts"] = alerts
+            watchers = CameraWatchers(
+                redis=ctx["redis"],
+                service=service,
+                cameras=registry,
+                fps=settings.watch_fps,
+                max_cameras=settings.watch_max_cameras,
+                on_frame=alerts.on_frame,
+            )
+            ctx["watchers"] = watchers
+            ctx["engine"].watch = WatchReader(redis=ctx["redis"], fps=settings.watch_fps)
+            ctx["engine"].want_watch = lambda camera_id, until: watchers.want(camera_id, until=until)
+            watchers.start()
         ctx["reconciler"] = asyncio.create_task(
             reconcile_forever(arq=ctx["redis"], every=settings.reconcile_interval_seconds)
         )
@@ -218,6 +237,9 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
+        if ctx.get("watchers") is not None:
+            await ctx["watchers"].aclose()
+            await ctx["alerts"].aclose()
         if ctx.get("llm") is not None:
             await ctx["llm"].aclose()
         if ctx.get("inference") is not None:
@@ -226,7 +248,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
             await ctx["mongo"].close()
 
     options: dict[str, Any] = {
-        "functions": [func(tick, name=TICK_FUNCTION, timeout=settings.tick_timeout_seconds, max_tries=5)],
+        "functions": [func(tick, name=TICK_FUNCTION, timeout=settings.tick_timeout_seconds, max_tries=5), WEBHOOK_JOB],
         "redis_settings": _redis_settings(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -106,6 +106,10 @@ def decode_image(data: bytes | Path) -> RGBImage:
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+SYNTHETIC_FPS = 10.0
+"""The synthetic shop's frame rate: a watcher at up to 10 fps sees every step of people's walk."""
+
+
 class SyntheticSource(FrameSource):
     """``synthetic:<seed>``: the deterministic shop scene at time ``at``, with ground truth."""
 
@@ -114,8 +118,8 @@ class SyntheticSource(FrameSource):
         self.seed = synthetic_seed(source)
 
     def read(self, *, at: datetime) -> Frame:
-        frame = render(self.seed, at)
-        return Frame(frame.image, datetime.fromtimestamp(frame.t, UTC), frame.objects)
+        frame = render(self.seed, at, fps=SYNTHETIC_FPS)
+        return Frame(frame.image, datetime.fromtimestamp(frame.time, UTC), frame.objects)
 
 
 class ImageSource(FrameSource):

@@ -390,6 +390,10 @@ class SlowCamera:
         self._thread.join(timeout=5)
 
 
+SHOP_CAMERA = "shop"
+"""The synthetic shop with the demo camera's entrance line and counter zone (watched, tracked)."""
+
+
 @dataclass
 class Engine:
     """The shared stack and its stand-ins: the LLM (answers 500 unless told otherwise), the `till`
@@ -432,7 +436,10 @@ def open_engine(base_mongo_url: str) -> Iterator[Engine]:
             cameras.write_text(
                 '[[cameras]]\nid = "demo"\nname = "Demo store"\nsource = "synthetic:1"\n\n'
                 f'[[cameras]]\nid = "till"\nname = "Till camera"\nsource = "{camera.url}"\n\n'
-                f'[[cameras]]\nid = "door"\nname = "Door camera"\nsource = "http://127.0.0.1:{dead_port}/snapshot.jpg"\n'
+                f'[[cameras]]\nid = "door"\nname = "Door camera"\nsource = "http://127.0.0.1:{dead_port}/snapshot.jpg"\n\n'
+                f'[[cameras]]\nid = "{SHOP_CAMERA}"\nname = "Shop with a door"\nsource = "synthetic:1"\n'
+                'entrance = { line = [[122, 115], [194, 115]], inside = "right" }\n'
+                'zones = [{ id = "counter", polygon = [[137, 200], [218, 200], [218, 226], [137, 226]] }]\n'
             )
             stack.env_extra["BRIEFING_CAMERAS_FILE"] = str(cameras)
             engine = Engine(stack=stack, fake_llm=fake_llm, camera=camera, dead_port=dead_port)

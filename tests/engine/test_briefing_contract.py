@@ -159,6 +159,7 @@ def test_demo_briefings_state_the_synthetic_cameras_ground_truth(
 ) -> None:
     from datetime import datetime
 
+    from inference.sources.readers import SYNTHETIC_FPS
     from inference.synthetic import render
 
     with TransportWS(server.ws_url, token=token) as ws:
@@ -167,7 +168,7 @@ def test_demo_briefings_state_the_synthetic_cameras_ground_truth(
         gql("mutation { endBriefing { message } }", token=token)
     matches = 0
     for briefing in briefings:
-        truth = render(1, datetime.fromisoformat(str(briefing["capturedAt"]))).counts()
+        truth = render(1, datetime.fromisoformat(str(briefing["capturedAt"])), fps=SYNTHETIC_FPS).counts()
         counted = {c["label"]: c["count"] for c in briefing["counts"]}
         matches += counted == {label: truth.get(label, 0) for label in counted}
         for count in counted.values():

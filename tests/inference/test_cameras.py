@@ -8,6 +8,7 @@ import pytest
 
 from core.settings import Settings
 from inference.cameras import CameraFileError, load_camera_registry
+from inference.zones import Entrance, Zone
 
 ENV = {"CAM_PASSWORD": "hunter2-secret"}
 
@@ -126,3 +127,74 @@ def test_given_a_bad_cameras_file_when_loading_then_a_readable_error_names_the_p
 def test_given_a_missing_cameras_file_when_loading_then_the_error_says_so(tmp_path: Path) -> None:
     with pytest.raises(CameraFileError, match="cannot read cameras file"):
         load_camera_registry(Settings(cameras_file=str(tmp_path / "missing.toml")), environ={})
+
+
+def test_given_the_demo_camera_then_its_entrance_and_zones_are_the_synthetic_shops_door_and_counter() -> None:
+    from inference.synthetic import geometry
+
+    [camera] = load_camera_registry(Settings(cameras_file=None)).all()
+    scene = geometry(1)
+    assert camera.entrance == Entrance(line=scene.line, inside=scene.inside)
+    assert camera.zones == tuple(Zone(id=zone_id, polygon=polygon) for zone_id, polygon in scene.zones.items())
+    assert [zone.id for zone in camera.zones] == ["counter"]
+
+
+def test_given_an_entrance_and_zones_in_toml_when_loading_then_lines_and_polygons_are_read(tmp_path: Path) -> None:
+    registry = registry_from(
+        tmp_path,
+        "cameras.toml",
+        """
+[[cameras]]
+id = "shop"
+source = "synthetic:1"
+entrance = { line = [[0.4, 0.5], [0.6, 0.5]], inside = "left" }
+zones = [
+    { id = "counter", polygon = [[10, 200], [90, 200], [90, 230]] },
+    { id = "aisle", polygon = [[0, 0], [1, 0], [1, 1]] },
+]
+""",
+    )
+    camera = registry.get("shop")
+    assert camera is not None and camera.entrance is not None
+    assert camera.entrance == Entrance(line=((0.4, 0.5), (0.6, 0.5)), inside="left")
+    assert camera.entrance.relative
+    counter, aisle = camera.zones
+    assert counter == Zone(id="counter", polygon=((10.0, 200.0), (90.0, 200.0), (90.0, 230.0)))
+    assert not counter.relative and aisle.relative
+
+
+def test_given_a_yaml_camera_without_an_entrance_when_loading_then_it_has_none_and_no_zones(tmp_path: Path) -> None:
+    registry = registry_from(tmp_path, "cameras.yaml", "cameras:\n  - {id: cafe, source: 'synthetic:7'}\n")
+    camera = registry.get("cafe")
+    assert camera is not None and camera.entrance is None and camera.zones == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("entrance = { line = [[0, 0]], inside = 'left' }", "camera #1.entrance.line: Value error, must be two points"),
+        ("entrance = { line = [[0, 0], [0, 0]], inside = 'left' }", "the two points must differ"),
+        ("entrance = { line = [[0, 0], [5, 5]], inside = 'up' }", "camera #1.entrance.inside: Input should be 'left'"),
+        ("entrance = { line = [[0, 0], [5, 5]] }", "camera #1.entrance.inside: Field required"),
+        ("entrance = { line = [[-1, 0], [5, 5]], inside = 'left' }", "coordinates must be pixels or 0-1 fractions"),
+        ("entrance = { line = [[0, 0, 0], [5, 5]], inside = 'left' }", "camera #1.entrance.line.0"),
+        (
+            "zones = [{ id = 'c', polygon = [[0, 0], [5, 5]] }]",
+            "camera #1.zones.0.polygon: Value error, must have at least 3",
+        ),
+        ("zones = [{ id = 'c', polygon = [[0, 0], [5, 5], [9, 9]] }]", "encloses no area"),
+        ("zones = [{ id = 'a b', polygon = [[0, 0], [5, 0], [5, 5]] }]", "camera #1.zones.0.id"),
+        ("zones = [{ polygon = [[0, 0], [5, 0], [5, 5]] }]", "camera #1.zones.0.id: Field required"),
+        (
+            "zones = [{ id = 'c', polygon = [[0, 0], [5, 0], [5, 5]] },"
+            " { id = 'c', polygon = [[1, 1], [5, 1], [9, 5]] }]",
+            "duplicate zone id 'c'",
+        ),
+    ],
+)
+def test_given_a_bad_entrance_or_zone_when_loading_then_a_readable_error_names_it(
+    tmp_path: Path, fields: str, message: str
+) -> None:
+    with pytest.raises(CameraFileError) as caught:
+        registry_from(tmp_path, "c.toml", f"[[cameras]]\nid = 'a'\nsource = 'synthetic:1'\n{fields}\n")
+    assert message in str(caught.value)

@@ -12,7 +12,7 @@ from core.settings import Settings
 from inference.cameras import load_camera_registry
 from inference.detection import Detection
 from inference.service import InferenceService
-from inference.sources.readers import LiveSource
+from inference.sources.readers import SYNTHETIC_FPS, LiveSource
 from inference.synthetic import render
 
 AT = datetime.fromtimestamp(1_760_000_123.4, UTC)
@@ -35,8 +35,8 @@ async def test_given_the_default_demo_camera_when_observed_then_counts_match_the
         await service.aclose()
     demo = observations["demo"]
     assert demo.error is None
-    assert demo.captured_at == datetime.fromtimestamp(1_760_000_123, UTC)
-    assert demo.truth == render(1, AT).counts()
+    assert demo.captured_at == datetime.fromtimestamp(1_760_000_123.4, UTC)  # frames every 0.1 s
+    assert demo.truth == render(1, AT, fps=SYNTHETIC_FPS).counts()
     assert demo.counts == demo.truth
     assert sum(demo.counts.values()) == len(demo.detections)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.sources.readers import FrameError, FrameSource, LiveSource, open_source
+from inference.sources.readers import SYNTHETIC_FPS, FrameError, FrameSource, LiveSource, open_source
 from inference.sources.spec import Source, SourceKind, parse_source
 from inference.synthetic import render
 from tests.inference.conftest import SNAPSHOT_PASSWORD, SNAPSHOT_USER, colour_of, solid
@@ -163,11 +163,11 @@ def test_given_a_synthetic_source_when_read_then_frame_and_truth_match_the_gener
     opened: list[FrameSource],
 ) -> None:
     source = open_(opened, "synthetic:42")
-    frame = source.read(at=at(12.7))
-    expected = render(42, EPOCH + 12)
+    frame = source.read(at=at(12.75))
+    expected = render(42, EPOCH + 12.75, fps=SYNTHETIC_FPS)  # the frame of 12.7 s at 10 frames a second
     assert np.array_equal(frame.image, expected.image)
     assert frame.truth == expected.objects
-    assert frame.captured_at == at(12)
+    assert frame.captured_at == at(12.7)
 
 
 def test_given_a_source_string_when_parsed_then_kind_is_inferred_and_secrets_are_redacted() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from language.captions import check_caption
-from language.numbers import extract_numbers
+from language.numbers import extract_numbers, find_durations
 
 COUNTS = {"male": 2, "female": 1}
 
@@ -128,3 +128,40 @@ def test_unknown_labels_must_appear_literally() -> None:
     assert check_caption("There are 2 people and 1 staff member.", counts=counts).ok
     assert not check_caption("There are 2 people and 1 employee.", counts=counts).ok
     assert not check_caption("There are 2 people and 2 staff.", counts=counts).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("지난 1분 동안 2명이 들어왔습니다.", [60]),
+        ("지난 30초 동안", [30]),
+        ("최근 1분 30초 사이", [90]),
+        ("지난 1시간 30분 동안", [5400]),
+        ("한 시간 동안", [3600]),
+        ("5분간 아무도 없었습니다.", [300]),
+        ("In the last minute, 2 people came in.", [60]),
+        ("over the past 90 seconds", [90]),
+        ("in the last two hours", [7200]),
+        ("one minute and 30 seconds ago", [90]),
+        ("for half an hour", [1800]),
+    ],
+)
+def test_spans_of_time_are_read_in_seconds(text: str, seconds: list[float]) -> None:
+    # given a text naming a span of time / when its spans are found / then each is read in seconds
+    assert [span.seconds for span in find_durations(text)] == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("지난 1분 동안 2명이 들어오고 1명이 나갔습니다.", [2, 1]),
+        ("30초 전에 남자 1명이 들어왔습니다.", [1]),
+        ("In the last 5 minutes, 2 people came in.", [2]),
+        ("In the last minute, one man left.", [1]),
+        ("손님 2분이 계십니다.", [2]),  # 분 counting people, not minutes
+        ("오후 3시 30분 전후로 남자 2명", [2]),  # a clock time, not a span
+    ],
+)
+def test_spans_of_time_are_not_head_counts(text: str, expected: list[float]) -> None:
+    # given a caption naming a span / when its numbers are extracted / then the span is not one of them
+    assert values(text) == expected

@@ -37,8 +37,8 @@ def test_committed_possible_types_match_the_committed_sdl() -> None:
     # given the committed possibleTypes / then it is what the SDL's unions and interfaces say
     committed = json.loads(POSSIBLE_TYPES_PATH.read_text(encoding="utf-8"))
     assert committed == possible_types(SDL_PATH.read_text(encoding="utf-8")), f"possible-types.json: {REFRESH}"
-    # and the event union lists its three members, so Apollo keeps fragments on them
-    assert committed["BriefingEvent"] == ["BriefingStarted", "Briefing", "BriefingEnded"]
+    # and the event union lists its four members, so Apollo keeps fragments on them
+    assert committed["BriefingEvent"] == ["BriefingStarted", "Briefing", "BriefingEnded", "Alert"]
 
 
 def test_possible_types_cover_unions_and_interfaces() -> None:

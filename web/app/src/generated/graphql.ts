@@ -24,6 +24,8 @@ export type RequestFieldsFragment = { __typename: 'BriefingRequest', id: string,
 
 export type BriefingFieldsFragment = { __typename: 'Briefing', id: string, requestId: string, seq: number, capturedAt: string, caption: string, captionSource: CaptionSource, error: string | null, counts: Array<{ __typename: 'ClassCount', label: string, count: number }> };
 
+type EventFields_Alert_Fragment = { __typename: 'Alert' };
+
 type EventFields_Briefing_Fragment = { __typename: 'Briefing', id: string, requestId: string, seq: number, capturedAt: string, caption: string, captionSource: CaptionSource, error: string | null, counts: Array<{ __typename: 'ClassCount', label: string, count: number }> };
 
 type EventFields_BriefingEnded_Fragment = { __typename: 'BriefingEnded', id: string, reason: EndReason, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } };
@@ -31,6 +33,7 @@ type EventFields_BriefingEnded_Fragment = { __typename: 'BriefingEnded', id: str
 type EventFields_BriefingStarted_Fragment = { __typename: 'BriefingStarted', id: string, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } };
 
 export type EventFieldsFragment =
+  | EventFields_Alert_Fragment
   | EventFields_Briefing_Fragment
   | EventFields_BriefingEnded_Fragment
   | EventFields_BriefingStarted_Fragment
@@ -104,6 +107,7 @@ export type StartBriefingSubscriptionVariables = Exact<{
 
 
 export type StartBriefingSubscription = { briefing:
+    | { __typename: 'Alert' }
     | { __typename: 'Briefing', id: string, requestId: string, seq: number, capturedAt: string, caption: string, captionSource: CaptionSource, error: string | null, counts: Array<{ __typename: 'ClassCount', label: string, count: number }> }
     | { __typename: 'BriefingEnded', id: string, reason: EndReason, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } }
     | { __typename: 'BriefingStarted', id: string, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } }
@@ -115,6 +119,7 @@ export type ReloadBriefingSubscriptionVariables = Exact<{
 
 
 export type ReloadBriefingSubscription = { reloadBriefing:
+    | { __typename: 'Alert' }
     | { __typename: 'Briefing', id: string, requestId: string, seq: number, capturedAt: string, caption: string, captionSource: CaptionSource, error: string | null, counts: Array<{ __typename: 'ClassCount', label: string, count: number }> }
     | { __typename: 'BriefingEnded', id: string, reason: EndReason, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } }
     | { __typename: 'BriefingStarted', id: string, request: { __typename: 'BriefingRequest', id: string, name: string, interval: number, endtime: string, startsAt: string, endsAt: string, cameraId: string, status: RequestStatus, endReason: EndReason | null, active: boolean, briefingCount: number, skippedTicks: number } }
