@@ -41,6 +41,8 @@ bench:
 	$(PY) -m bench.api_memory
 	$(PY) bench/clients.py --n 100
 	$(PY) bench/reconnect.py
+	$(PY) -m bench.watch
+	$(PY) -m bench.webapp
 
 train-demo:
 	$(PY) -m inference.demo.train

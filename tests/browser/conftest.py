@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from server.webapp import BUILD_HINT, webapp_built
 from tests.conftest import ROOT, GraphQLClient, LiveServer, LiveWorker, service_env, start_server
@@ -21,6 +21,9 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 360, "height": 740}
 
 CHROMIUM = shutil.which("chromium")
+
+# expect() waits 5 s by default, whatever the context's timeout: too short for a loaded 2-core CI box
+expect.set_options(timeout=15_000)
 
 needs_browser = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: scripts/provision.sh chromium"),

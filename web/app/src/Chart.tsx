@@ -1,4 +1,4 @@
-// Counts per class over time, drawn with uPlot on a canvas that follows its container's width.
+// Counts per class over time, and visitors per hour, drawn with uPlot on a canvas that follows its container's width.
 import { useEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -115,6 +115,113 @@ export function CountsChart({ briefings, title, testId, height = 220 }: Props) {
         aria-label={t("chartLabel", { n: briefings.length })}
         data-testid={testId}
         data-points={briefings.length}
+      />
+    </figure>
+  );
+}
+
+/** Local hour starts (seconds) from the first to the last tracked briefing, with the entries in each. */
+export function visitorsPerHour(briefings: readonly BriefingFieldsFragment[]): Array<[number, number]> {
+  const sums = new Map<number, number>();
+  for (const b of briefings) {
+    if (!b.tracked) continue;
+    const hour = new Date(b.capturedAt);
+    hour.setMinutes(0, 0, 0);
+    const key = hour.getTime() / 1000;
+    sums.set(key, (sums.get(key) ?? 0) + b.entered.reduce((n, c) => n + c.count, 0));
+  }
+  const keys = [...sums.keys()].sort((a, b) => a - b);
+  const first = keys[0];
+  const last = keys.at(-1);
+  if (first === undefined || last === undefined) return [];
+  const rows: Array<[number, number]> = [];
+  for (let at = first; at <= last; ) {
+    rows.push([at, sums.get(at) ?? 0]);
+    const next = new Date(at * 1000);
+    next.setHours(next.getHours() + 1); // follows the local clock across a DST change
+    at = next.getTime() / 1000;
+  }
+  return rows;
+}
+
+const VISITOR_COLOUR = "#0f766e";
+
+interface VisitorsProps {
+  rows: Array<[number, number]>;
+  title: string;
+  testId: string;
+  height?: number;
+}
+
+export function VisitorsChart({ rows, title, testId, height = 220 }: VisitorsProps) {
+  const { t, lang } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const locale = lang === "ko" ? "ko-KR" : "en-GB";
+  const data = useMemo<uPlot.AlignedData>(() => [rows.map((r) => r[0]), rows.map((r) => r[1])], [rows]);
+  const hourName = (seconds: number) => t("hourN", { h: new Date(seconds * 1000).getHours() });
+  const described = rows.map(([at, n]) => t("hourValue", { hour: hourName(at), n })).join(", ");
+
+  useEffect(() => {
+    const element = box.current;
+    const hours = rows.map((r) => r[0]);
+    const first = hours[0];
+    const last = hours.at(-1);
+    if (element === null || first === undefined || last === undefined) return;
+    const options: uPlot.Options = {
+      width: Math.max(240, element.clientWidth),
+      height,
+      cursor: { drag: { x: false, y: false } },
+      legend: { show: false },
+      scales: {
+        // Half an hour either side, so the first and the last bar are whole.
+        x: { time: true, auto: false, range: () => [first - 1800, last + 1800] },
+        y: { range: (_u, _min, max) => [0, Math.max(2, Math.ceil(max * 1.15))] },
+      },
+      axes: [
+        {
+          stroke: "#475569",
+          grid: { show: false },
+          // A label under every bar while they fit (every 2nd, 3rd… hour when they don't).
+          splits: (u) => {
+            const every = Math.max(1, Math.ceil((hours.length * 44) / Math.max(1, u.bbox.width / devicePixelRatio)));
+            return hours.filter((_, i) => i % every === 0);
+          },
+          values: (_u, splits) => splits.map((s) => hourName(s)),
+        },
+        { stroke: "#475569", grid: { stroke: "#e2e8f0" }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], size: 36 },
+      ],
+      series: [
+        {},
+        {
+          label: t("chartVisitors"),
+          stroke: VISITOR_COLOUR,
+          fill: `${VISITOR_COLOUR}cc`,
+          width: 1,
+          points: { show: false },
+          paths: uPlot.paths.bars?.({ size: [0.7, 64], align: 0 }),
+        },
+      ],
+    };
+    const chart = new uPlot(options, data, element);
+    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(240, element.clientWidth), height }));
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      chart.destroy();
+    };
+  }, [data, locale, height]);
+
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      <div
+        ref={box}
+        className="chart-canvas"
+        role="img"
+        aria-label={rows.length ? t("chartVisitorsLabel", { list: described }) : t("chartVisitorsNone")}
+        data-testid={testId}
+        data-hours={rows.length}
+        data-visitors={rows.reduce((n, r) => n + r[1], 0)}
       />
     </figure>
   );

@@ -101,9 +101,12 @@ export function createApi(): Api {
         // so subscription results normalise and replace each other without merge warnings.
         Summary: { keyFields: ["requestId"] },
         ClassCount: { keyFields: false },
+        ZoneCount: { keyFields: false },
+        Webhook: { keyFields: false },
+        WebhookResult: { keyFields: false },
         LoginResult: { keyFields: false },
         MessageResult: { keyFields: false },
-        Query: { fields: { briefings: { keyArgs: ["requestId"] } } },
+        Query: { fields: { briefings: { keyArgs: ["requestId"] }, alerts: { keyArgs: ["requestId", "limit"] } } },
       },
     }),
   });

@@ -5,11 +5,13 @@
 import type { Api } from "./apollo";
 import { firstError, isUnauthenticated, type UiError } from "./errors";
 import {
+  AlertsDocument,
   BriefingsDocument,
   EndBriefingDocument,
   ReloadBriefingDocument,
   RequestsDocument,
   StartBriefingDocument,
+  type AlertFieldsFragment,
   type BriefingFieldsFragment,
   type EndReason,
   type EventFieldsFragment,
@@ -34,6 +36,10 @@ export interface LiveState {
   /** Briefings in seq order (the newest MAX_ITEMS). */
   items: BriefingFieldsFragment[];
   lastSeq: number;
+  /** The request's alerts, oldest first: live ones as they fire, plus the stored ones on (re)load. */
+  alerts: AlertFieldsFragment[];
+  /** The newest alert that arrived live (not from the store), for the banner; null once dismissed. */
+  latestAlert: AlertFieldsFragment | null;
   endReason: EndReason | null;
   resumed: Resumed | null;
   error: UiError | null;
@@ -47,6 +53,7 @@ export interface StartInput {
 }
 
 const MAX_ITEMS = 2_000;
+const MAX_ALERTS = 200;
 const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000];
 
 const INITIAL: LiveState = {
@@ -55,6 +62,8 @@ const INITIAL: LiveState = {
   request: null,
   items: [],
   lastSeq: 0,
+  alerts: [],
+  latestAlert: null,
   endReason: null,
   resumed: null,
   error: null,
@@ -129,6 +138,7 @@ export class LiveBriefing {
       const lastSeq = items.at(-1)?.seq ?? 0;
       this.set({ ...INITIAL, phase: "running", request: active, items, lastSeq });
       this.follow(cause);
+      void this.catchUpAlerts(active.id);
     } catch (error) {
       this.failed(error, () => void this.load(cause));
     }
@@ -166,6 +176,11 @@ export class LiveBriefing {
       if (problem.code === "NOT_FOUND") void this.load("network"); // it had already ended
       else this.set({ error: problem, ending: false });
     }
+  }
+
+  /** Hide the alert banner (the alert stays in the feed). */
+  dismissAlert(): void {
+    this.set({ latestAlert: null });
   }
 
   /** Back to the form after an ended briefing. */
@@ -209,6 +224,9 @@ export class LiveBriefing {
       if (generation !== this.generation) return;
       this.retries = 0;
       this.set({ link: "live", resumed: { after, cause, dropped: 0 } });
+      // Alerts are live-only on the stream: the ones that fired while we were away come from the store.
+      const request = this.state.request;
+      if (cause === "network" && request !== null) void this.catchUpAlerts(request.id);
     };
     if (this.api.isConnected()) {
       connected();
@@ -243,12 +261,42 @@ export class LiveBriefing {
         this.set({ items, lastSeq: event.seq, link: "live" });
         return;
       }
+      case "Alert":
+        if (request !== null && event.requestId !== request.id) return;
+        if (this.addAlerts([event])) this.set({ latestAlert: event });
+        return;
       case "BriefingEnded":
         if (request !== null && event.request.id !== request.id) return;
         clearTimeout(this.endFallback);
         this.stop();
         this.set({ phase: "ended", request: event.request, endReason: event.reason, ending: false });
         return;
+    }
+  }
+
+  /** Merge alerts into the list (by id, oldest first); whether any was new. */
+  private addAlerts(incoming: readonly AlertFieldsFragment[]): boolean {
+    const known = new Set(this.state.alerts.map((alert) => alert.id));
+    const fresh = incoming.filter((alert) => !known.has(alert.id));
+    if (fresh.length === 0) return false;
+    const alerts = [...this.state.alerts, ...fresh].sort((a, b) => Date.parse(a.firedAt) - Date.parse(b.firedAt));
+    if (alerts.length > MAX_ALERTS) alerts.splice(0, alerts.length - MAX_ALERTS);
+    this.set({ alerts });
+    return true;
+  }
+
+  /** The request's stored alerts (a reload or an outage missed the live ones); best effort. */
+  private async catchUpAlerts(requestId: string): Promise<void> {
+    try {
+      const { data } = await this.api.client.query({
+        query: AlertsDocument,
+        variables: { requestId, limit: 50 },
+        fetchPolicy: "network-only",
+      });
+      if (this.state.request?.id !== requestId) return; // another request meanwhile
+      this.addAlerts(data?.alerts ?? []);
+    } catch {
+      // The feed works without them; the request page lists them.
     }
   }
 

@@ -37,6 +37,7 @@ export function HistoryPage() {
                   <span>
                     {t("colBriefings")} {t("briefingsN", { n: request.briefingCount })}
                   </span>
+                  {request.visitors > 0 && <span>{t("visitorsListN", { n: request.visitors })}</span>}
                   {request.skippedTicks > 0 && <span className="warn">{t("skippedN", { n: request.skippedTicks })}</span>}
                 </span>
               </Link>

@@ -3,12 +3,13 @@
 import { useQuery } from "@apollo/client/react";
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from "react";
 
+import { AlertLine, alertText, perZone, total } from "../alerting";
 import { CountsChart } from "../Chart";
 import { describe } from "../errors";
 import { Field } from "../Field";
 import { duration, orderLabels, shortTime, time } from "../format";
 import { CamerasDocument, type BriefingFieldsFragment } from "../generated/graphql";
-import { labelName, useI18n, type Translate } from "../i18n";
+import { labelName, useI18n, zoneName, type Translate } from "../i18n";
 import type { LiveBriefing, LiveState } from "../live";
 import { Link } from "../router";
 
@@ -156,6 +157,29 @@ function Counts({ briefing, t }: { briefing: BriefingFieldsFragment; t: Translat
   );
 }
 
+/** Entries and exits since the previous briefing, and who is in each zone (tracked briefings only). */
+function Movement({ briefing, t }: { briefing: BriefingFieldsFragment; t: Translate }) {
+  const zones = perZone(briefing.zones);
+  return (
+    <div className="movement" data-testid="movement">
+      <span className="movement-doors" data-entered={total(briefing.entered)} data-exited={total(briefing.exited)}>
+        <span className="in">{t("movementIn", { n: total(briefing.entered) })}</span>
+        {" · "}
+        <span className="out">{t("movementOut", { n: total(briefing.exited) })}</span>
+      </span>
+      {zones.length > 0 && (
+        <ul className="zones" aria-label={t("zonesLabel")}>
+          {zones.map(([zone, n]) => (
+            <li key={zone} className="zone" data-zone={zone} data-count={n}>
+              {t("zoneCount", { zone: zoneName(t, zone), n })}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
 export function FeedItem({ briefing }: { briefing: BriefingFieldsFragment }) {
   const { t, lang } = useI18n();
   return (
@@ -171,6 +195,7 @@ export function FeedItem({ briefing }: { briefing: BriefingFieldsFragment }) {
         <p className="caption">{briefing.caption}</p>
       )}
       {!briefing.error && <Counts briefing={briefing} t={t} />}
+      {!briefing.error && briefing.tracked && <Movement briefing={briefing} t={t} />}
     </li>
   );
 }
@@ -204,8 +229,26 @@ export function LivePage({ live }: { live: LiveBriefing }) {
   const { t, lang } = useI18n();
   const state = useSyncExternalStore(live.subscribe, live.getState);
   const cameras = useQuery(CamerasDocument);
-  const { request, items, phase } = state;
-  const shown = useMemo(() => items.slice(-FEED_SHOWN).reverse(), [items]);
+  const { request, items, phase, alerts, latestAlert } = state;
+  // Briefings and alerts in one feed, newest first: briefings by seq, each alert above the first
+  // briefing captured no later than it fired.
+  const shown = useMemo(() => {
+    const recent = items.slice(-FEED_SHOWN).reverse();
+    const oldest = recent.at(-1);
+    const since = oldest && items.length > FEED_SHOWN ? Date.parse(oldest.capturedAt) : -Infinity;
+    const pending = alerts.filter((a) => Date.parse(a.firedAt) >= since).reverse();
+    const entries: Array<{ briefing?: BriefingFieldsFragment; alert?: (typeof alerts)[number] }> = [];
+    let next = 0;
+    for (const briefing of recent) {
+      const at = Date.parse(briefing.capturedAt);
+      for (; next < pending.length && Date.parse(pending[next]?.firedAt ?? "") >= at; next++) {
+        entries.push({ alert: pending[next] });
+      }
+      entries.push({ briefing });
+    }
+    for (; next < pending.length; next++) entries.push({ alert: pending[next] });
+    return entries;
+  }, [items, alerts]);
   const cameraName = cameras.data?.cameras.find((c) => c.id === request?.cameraId)?.name ?? request?.cameraId ?? "";
 
   return (
@@ -249,6 +292,22 @@ export function LivePage({ live }: { live: LiveBriefing }) {
               </button>
             )}
           </section>
+          {latestAlert && (
+            <div className="alert-banner" role="alert" data-testid="alert-banner" data-alert-id={latestAlert.id}>
+              <p>
+                <strong>{t("alertBadge")}</strong> {alertText(t, latestAlert)}
+              </p>
+              <button
+                type="button"
+                className="icon"
+                onClick={() => live.dismissAlert()}
+                aria-label={t("alertDismiss")}
+                title={t("alertDismiss")}
+              >
+                ✕
+              </button>
+            </div>
+          )}
           <CountsChart briefings={items} title={t("chartLive")} testId="live-chart" height={200} />
           <section aria-labelledby="feed-title">
             <h2 id="feed-title">
@@ -256,9 +315,13 @@ export function LivePage({ live }: { live: LiveBriefing }) {
             </h2>
             {items.length === 0 && phase === "running" && <p className="muted">{t("feedEmpty")}</p>}
             <ol className="feed" role="log" aria-labelledby="feed-title" data-testid="feed">
-              {shown.map((briefing) => (
-                <FeedItem key={briefing.seq} briefing={briefing} />
-              ))}
+              {shown.map((entry) =>
+                entry.briefing ? (
+                  <FeedItem key={entry.briefing.seq} briefing={entry.briefing} />
+                ) : entry.alert ? (
+                  <AlertLine key={entry.alert.id} alert={entry.alert} cameraName={cameraName} />
+                ) : null,
+              )}
             </ol>
           </section>
         </>

@@ -1,11 +1,19 @@
 // One request: counts over time per class, every briefing, the AI summary and a CSV download.
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 
-import { CountsChart } from "../Chart";
+import { AlertLine, byLabel, total } from "../alerting";
+import { CountsChart, VisitorsChart, visitorsPerHour } from "../Chart";
 import { describe, firstError, isUnauthenticated, type UiError } from "../errors";
 import { dateTime, duration, orderLabels, span, time } from "../format";
-import { AiSummaryDocument, BriefingsDocument, RequestsDocument } from "../generated/graphql";
+import {
+  AiSummaryDocument,
+  AlertsDocument,
+  BriefingsDocument,
+  CamerasDocument,
+  RequestsDocument,
+  type RequestFieldsFragment,
+} from "../generated/graphql";
 import { labelName, useI18n } from "../i18n";
 import { Link } from "../router";
 import { currentToken, signOut } from "../session";
@@ -65,6 +73,68 @@ function SummarySection({ requestId }: { requestId: string }) {
             {summary.cached && ` · ${t("summaryCached")}`}
           </p>
         </div>
+      )}
+    </section>
+  );
+}
+
+function VisitorsSection({ request, tracked }: { request: RequestFieldsFragment; tracked: boolean }) {
+  const { t, lang } = useI18n();
+  const split = byLabel(t, request.visitorsByLabel);
+  const dwell = request.meanDwellMinutes;
+  return (
+    <section className="card visitors" aria-labelledby="visitors-title" data-testid="visitors">
+      <h2 id="visitors-title">{t("visitorsTitle")}</h2>
+      {!tracked && request.visitors === 0 ? (
+        <p className="muted">{t("visitorsUntracked")}</p>
+      ) : (
+        <dl className="stats">
+          <div>
+            <dt>{t("visitorsTotal")}</dt>
+            <dd data-testid="visitors-total" data-visitors={request.visitors}>
+              <strong>{t("visitorsN", { n: request.visitors })}</strong>
+              {split && <span className="muted small"> ({split})</span>}
+            </dd>
+          </div>
+          <div>
+            <dt>{t("meanStay")}</dt>
+            <dd data-testid="mean-stay">
+              {dwell === null
+                ? t("meanStayUnknown")
+                : t("meanStayValue", { n: dwell.toLocaleString(lang === "ko" ? "ko-KR" : "en-GB", { maximumFractionDigits: 1 }) })}
+            </dd>
+          </div>
+        </dl>
+      )}
+    </section>
+  );
+}
+
+function AlertsSection({ requestId, cameraName }: { requestId: string; cameraName: string | undefined }) {
+  const { t } = useI18n();
+  const { data, loading, error } = useQuery(AlertsDocument, {
+    variables: { requestId, limit: 200 },
+    fetchPolicy: "cache-and-network",
+  });
+  const alerts = data?.alerts ?? [];
+  return (
+    <section className="card" aria-labelledby="alerts-title">
+      <h2 id="alerts-title">
+        {t("alertsTitle")} {data && <span className="muted">{t("alertsN", { n: alerts.length })}</span>}
+      </h2>
+      {loading && !data && <p className="muted">{t("loading")}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {describe(t, firstError(error))}
+        </p>
+      )}
+      {data && alerts.length === 0 && <p className="muted">{t("alertsEmpty")}</p>}
+      {alerts.length > 0 && (
+        <ol className="alert-list" data-testid="alerts">
+          {alerts.map((alert) => (
+            <AlertLine key={alert.id} alert={alert} cameraName={cameraName} />
+          ))}
+        </ol>
       )}
     </section>
   );
@@ -140,8 +210,12 @@ export function RequestPage({ id }: { id: string }) {
   const { t, lang } = useI18n();
   const requests = useQuery(RequestsDocument, { fetchPolicy: "cache-and-network" });
   const briefings = useQuery(BriefingsDocument, { variables: { requestId: id }, fetchPolicy: "cache-and-network" });
+  const cameras = useQuery(CamerasDocument);
   const request = requests.data?.requests.find((r) => r.id === id);
-  const rows = briefings.data?.briefings ?? [];
+  const rows = useMemo(() => briefings.data?.briefings ?? [], [briefings.data]);
+  const hourly = useMemo(() => visitorsPerHour(rows), [rows]);
+  const anyTracked = hourly.length > 0;
+  const cameraName = request ? (cameras.data?.cameras.find((c) => c.id === request.cameraId)?.name ?? request.cameraId) : undefined;
   const labels = orderLabels(rows.flatMap((b) => b.counts.map((c) => c.label)));
   const problem = briefings.error ?? requests.error;
   const first = rows[0];
@@ -190,7 +264,14 @@ export function RequestPage({ id }: { id: string }) {
       <div className="actions">
         <CsvButton requestId={id} />
       </div>
-      {rows.length > 0 && <CountsChart briefings={rows} title={t("chartHistory")} testId="history-chart" />}
+      {request && <VisitorsSection request={request} tracked={hourly.length > 0} />}
+      {rows.length > 0 && (
+        <div className={hourly.length > 0 ? "charts charts-two" : "charts"}>
+          <CountsChart briefings={rows} title={t("chartHistory")} testId="history-chart" />
+          {hourly.length > 0 && <VisitorsChart rows={hourly} title={t("chartVisitors")} testId="visitors-chart" />}
+        </div>
+      )}
+      <AlertsSection requestId={id} cameraName={cameraName} />
       <SummarySection requestId={id} />
       <section aria-labelledby="table-title">
         <h2 id="table-title">
@@ -208,6 +289,16 @@ export function RequestPage({ id }: { id: string }) {
                     {labelName(t, label)}
                   </th>
                 ))}
+                {anyTracked && (
+                  <>
+                    <th scope="col" className="num">
+                      {t("colIn")}
+                    </th>
+                    <th scope="col" className="num">
+                      {t("colOut")}
+                    </th>
+                  </>
+                )}
                 <th scope="col">{t("colCaption")}</th>
                 <th scope="col">{t("colSource")}</th>
               </tr>
@@ -224,6 +315,12 @@ export function RequestPage({ id }: { id: string }) {
                       {b.error ? "" : (b.counts.find((c) => c.label === label)?.count ?? 0)}
                     </td>
                   ))}
+                  {anyTracked && (
+                    <>
+                      <td className="num">{b.tracked ? total(b.entered) : ""}</td>
+                      <td className="num">{b.tracked ? total(b.exited) : ""}</td>
+                    </>
+                  )}
                   <td className="caption-cell">{b.error ? t("captionFailed", { error: b.error }) : b.caption}</td>
                   <td>{t(`source_${b.captionSource}`)}</td>
                 </tr>

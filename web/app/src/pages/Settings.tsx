@@ -7,6 +7,7 @@ import { describe, firstError, isUnauthenticated, type UiError } from "../errors
 import { CustomDocument, UpdateCustomDocument } from "../generated/graphql";
 import { useI18n } from "../i18n";
 import { signOut } from "../session";
+import { AlertRulesSection, WebhookSection } from "./AlertSettings";
 
 const MAX_ITEMS = 20;
 
@@ -205,6 +206,8 @@ export function SettingsPage() {
           </span>
         </div>
       </section>
+      <AlertRulesSection />
+      <WebhookSection />
     </>
   );
 }
