@@ -37,10 +37,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.settings import Settings
 from inference.detection import DEFAULT_CONFIDENCE, DEFAULT_IOU, DEMO_DETECTOR
@@ -96,6 +96,13 @@ class CameraRegistry:
         return camera_id in self._cameras
 
 
+def _checked_id(value: str) -> str:
+    """A camera or zone id: 1-64 letters, digits, `_ . -`, starting with a letter or digit."""
+    if not _ID.match(value):
+        raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    return value
+
+
 class _EntranceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -116,15 +123,8 @@ class _EntranceEntry(BaseModel):
 class _ZoneEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
+    id: Annotated[str, AfterValidator(_checked_id)]
     polygon: list[tuple[float, float]]
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
-        return value
 
     @field_validator("polygon")
     @classmethod
@@ -146,7 +146,7 @@ def _check_points(points: list[tuple[float, float]]) -> None:
 class _CameraEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
+    id: Annotated[str, AfterValidator(_checked_id)]
     name: str | None = None
     source: str
     kind: SourceKind | None = None
@@ -156,13 +156,6 @@ class _CameraEntry(BaseModel):
     iou: float = Field(default=DEFAULT_IOU, gt=0, le=1)
     entrance: _EntranceEntry | None = None
     zones: list[_ZoneEntry] = Field(default_factory=list)
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
-        return value
 
     @field_validator("zones")
     @classmethod

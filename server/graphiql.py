@@ -24,7 +24,6 @@ import functools
 import hashlib
 import html
 import json
-import os
 import re
 import secrets
 from pathlib import Path
@@ -32,8 +31,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from server.assets import ImmutableAssets
 
 __all__ = [
     "APP_URL_PREFIX",
@@ -77,18 +76,6 @@ _FAVICON_FILE = STATIC_DIR / "favicon.ico"  # drawn by scripts/favicon.py, like 
 _NONCE_SLOT = 'data-style-nonce=""'
 _MANIFEST_FILE = VENDOR_DIR / "manifest.json"
 
-_CACHE_FOREVER = "public, max-age=31536000, immutable"
-
-_CONTENT_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
-
 
 def content_security_policy(style_nonce: str | None = None) -> str:
     """The Content-Security-Policy of the GraphiQL page.
@@ -131,47 +118,6 @@ _PAGE_HEADERS = {
 _ASSET_URL = re.compile(r'(?P<attr>\b(?:src|href))="(?P<url>/graphiql/(?P<kind>vendor|app)/(?P<name>[A-Za-z0-9._-]+))"')
 
 
-class _AssetFiles(StaticFiles):
-    """``StaticFiles`` for immutable, versioned assets.
-
-    Adds long cache headers and explicit content types, answers 404 (not 500) while the
-    directory has not been built yet, never lists directories (``html=False``), and can be
-    restricted to an allow-list of file names.
-    """
-
-    def __init__(self, *, directory: Path, allowed: frozenset[str] | None = None) -> None:
-        super().__init__(directory=directory, html=False, check_dir=False)
-        self._allowed = allowed
-
-    async def check_config(self) -> None:
-        """Accept a missing directory: every lookup is then a 404 until it is built."""
-
-    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-        """Find ``path`` on disk, or nothing when it is not allowed or not a regular file."""
-        if self._allowed is not None and path not in self._allowed:
-            return "", None
-        full_path, stat_result = super().lookup_path(path)
-        if stat_result is None or not os.path.isfile(full_path):
-            return "", None
-        return full_path, stat_result
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        """Serve the file with the headers of an immutable asset, or a 304."""
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        content_type = _CONTENT_TYPES.get(Path(full_path).suffix.lower())
-        if content_type is not None and status_code == 200 and response.status_code == 200:
-            response.headers["Content-Type"] = content_type
-        response.headers["Cache-Control"] = _CACHE_FOREVER
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
 def graphiql_routes() -> list[BaseRoute]:
     """Routes serving the GraphiQL page's static files.
 
@@ -181,8 +127,8 @@ def graphiql_routes() -> list[BaseRoute]:
     route; the page itself comes from :func:`graphiql_page`.
     """
     return [
-        Mount(VENDOR_URL_PREFIX, app=_AssetFiles(directory=VENDOR_DIR), name="graphiql-vendor"),
-        Mount(APP_URL_PREFIX, app=_AssetFiles(directory=STATIC_DIR, allowed=APP_FILES), name="graphiql-app"),
+        Mount(VENDOR_URL_PREFIX, app=ImmutableAssets(directory=VENDOR_DIR), name="graphiql-vendor"),
+        Mount(APP_URL_PREFIX, app=ImmutableAssets(directory=STATIC_DIR, allowed=APP_FILES), name="graphiql-app"),
         Route("/favicon.ico", _favicon, methods=["GET"]),
     ]
 

@@ -18,7 +18,6 @@ Mount these routes after the API's own, so ``/graphql`` and the rest keep their 
 from __future__ import annotations
 
 import html
-import os
 import re
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from server.assets import ImmutableAssets
 
 __all__ = [
     "APP_DIR",
@@ -50,15 +49,7 @@ BUILD_HINT = "make assets   (scripts/provision.sh web: npm ci --prefix web && np
 """How to build the app; shown on the 503 page."""
 
 _INDEX = APP_DIR / "index.html"
-_CACHE_FOREVER = "public, max-age=31536000, immutable"
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
-_CONTENT_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".woff2": "font/woff2",
-    ".json": "application/json",
-}
 
 
 def content_security_policy(host: str | None) -> str:
@@ -114,46 +105,13 @@ def _index(request: Request) -> Response:
     return HTMLResponse(page, headers=headers)
 
 
-class _Assets(StaticFiles):
-    """Vite's hashed files: immutable caching, explicit types, 404 (never 500) before a build, no listings."""
-
-    def __init__(self, *, directory: Path) -> None:
-        super().__init__(directory=directory, html=False, check_dir=False)
-
-    async def check_config(self) -> None:
-        """Accept a missing directory: every lookup is a 404 until the app is built."""
-
-    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-        """Find ``path`` on disk; only regular files count."""
-        full_path, stat_result = super().lookup_path(path)
-        if stat_result is None or not os.path.isfile(full_path):
-            return "", None
-        return full_path, stat_result
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        """The file with the headers of an immutable asset (or a 304)."""
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        content_type = _CONTENT_TYPES.get(Path(full_path).suffix.lower())
-        if content_type is not None and response.status_code == 200:
-            response.headers["Content-Type"] = content_type
-        response.headers["Cache-Control"] = _CACHE_FOREVER
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-
 def webapp_routes() -> list[BaseRoute]:
     """The app's page at each client-side route, and its assets under ``/assets``.
 
     GET and HEAD only. Append them after the API's routes.
     """
     pages: list[BaseRoute] = [Route(path, _index, methods=["GET"]) for path in CLIENT_ROUTES]
-    assets = GZipMiddleware(_Assets(directory=APP_DIR / "assets"), minimum_size=512)
+    assets = GZipMiddleware(ImmutableAssets(directory=APP_DIR / "assets"), minimum_size=512)
     return [*pages, Mount(ASSETS_URL_PREFIX, app=assets, name="webapp-assets")]
 
 
