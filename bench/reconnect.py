@@ -290,6 +290,9 @@ async def run(
             api = children[0]
             killed = time.time()
             api.kill()
+            # what the old sockets had in flight is still read after the kill: a client resumes from
+            # the last seq it received once its socket is closed, not from what it had seen at the kill
+            await until(lambda: all(s.before is None or s.before.closed for s in subs), within=10)
             for sub in subs:
                 sub.after_seq = max(sub.seqs() or [0])
             replacement = spawn_api("api-restarted", port, env, scratch)

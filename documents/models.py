@@ -57,8 +57,13 @@ class User(Document):
 
 
 class Session(Document):
-    """An opaque bearer token, stored as its SHA-256 digest."""
+    """An opaque bearer token, stored as its SHA-256 digest.
 
+    Sessions issued since 2026-12-02 have `_id` = `token_hash`, so authenticating a request is a
+    primary-key read (FerretDB's SQLite backend scans for any other filter; a reconnect storm made
+    that a full scan of every session per socket). Older ones keep an ObjectId `_id`."""
+
+    id: str | PydanticObjectId | None = None  # type: ignore[assignment]
     token_hash: str
     user_id: PydanticObjectId
     created_at: datetime = Field(default_factory=utcnow)

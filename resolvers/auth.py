@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,8 +126,9 @@ async def issue_token(*, services: Services, user_id: PydanticObjectId) -> str:
     token = new_token()
     now = utcnow()
     ttl = timedelta(hours=services.settings.token_ttl_hours)
+    digest = token_digest(token)
     session = Session(
-        token_hash=token_digest(token), user_id=user_id, created_at=now, last_used_at=now, expires_at=now + ttl
+        id=digest, token_hash=digest, user_id=user_id, created_at=now, last_used_at=now, expires_at=now + ttl
     )
     await retry_transient(session.insert, what="store a session")
     return token
@@ -150,13 +152,31 @@ async def authenticate(*, services: Services, authorization: str | None) -> tupl
     return None if found is None else (found.user, found.token_hash)
 
 
+_touched: dict[str, float] = {}  # token digest -> monotonic time this process last wrote its last_used_at
+_TOUCHED_MAX = 10_000
+
+
+def _first_touch(digest: str) -> bool:
+    """Whether this process should write the session's `last_used_at` now: once per `_TOUCH_EVERY` per
+    token, however many of its sockets connect at once (twenty sockets of one user reconnecting after
+    an API restart are one write, not twenty, on a store that serialises writes)."""
+    clock = time.monotonic()
+    last = _touched.get(digest)
+    if last is not None and clock - last < _TOUCH_EVERY.total_seconds():
+        return False
+    if len(_touched) >= _TOUCHED_MAX:
+        _touched.clear()
+    _touched[digest] = clock
+    return True
+
+
 async def authenticate_session(*, services: Services, authorization: str | None) -> SignedIn | None:
     """As `authenticate`, with the session's absolute expiry (a socket is closed when it passes)."""
     token = _bearer(authorization)
     if token is None:
         return None
     digest = token_digest(token)
-    session = await Session.find_one(Session.token_hash == digest)
+    session = await Session.get(digest) or await Session.find_one(Session.token_hash == digest)
     if session is None:
         return None
     now = utcnow()
@@ -167,7 +187,7 @@ async def authenticate_session(*, services: Services, authorization: str | None)
     user = await User.get(session.user_id)
     if user is None:
         return None
-    if now - as_utc(session.last_used_at) >= _TOUCH_EVERY:
+    if now - as_utc(session.last_used_at) >= _TOUCH_EVERY and _first_touch(digest):
         await Session.find_one(Session.id == session.id).update({"$set": {"last_used_at": now}})
     logs.bind(user_id=str(user.id))  # this request's (or connection's) log lines name the user
     return SignedIn(user=user, token_hash=digest, expires_at=as_utc(session.expires_at))

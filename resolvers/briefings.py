@@ -104,7 +104,12 @@ async def end_briefing(*, ctx: Context, user: User) -> str:
 
 
 async def latest_request(*, user: User) -> BriefingRequest:
-    """The user's newest request (what `reloadBriefing` follows)."""
+    """The user's newest request (what `reloadBriefing` follows): the running one by its id when there
+    is one (a primary-key read, cheap in a reconnect storm), else the newest by creation time."""
+    if user.active_request_id is not None:
+        running = await BriefingRequest.get(user.active_request_id)
+        if running is not None and running.status == RequestStatus.ACTIVE:  # `user` may predate a newer one
+            return running
     query = BriefingRequest.find(BriefingRequest.owner_id == user.id).sort(-BriefingRequest.created_at)  # type: ignore[operator]
     found = await query.limit(1).to_list()
     if not found:
