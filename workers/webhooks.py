@@ -137,5 +137,8 @@ async def _record(*, alert_id: str, attempts: int, error: str | None) -> None:
     await Alert.find_one(Alert.id == alert_id).update({"$set": changes})
 
 
-WEBHOOK_JOB = func(deliver_webhook, name=WEBHOOK_FUNCTION, timeout=TIMEOUT_SECONDS * 3, max_tries=MAX_TRIES)
+# arq leases every job for the longest timeout of the worker's functions (+10 s): were this job the
+# longest, a dead worker's ticks would wait for it before they run again. One POST is bounded by
+# TIMEOUT_SECONDS, so a second more is enough, and stays below any tick timeout in use.
+WEBHOOK_JOB = func(deliver_webhook, name=WEBHOOK_FUNCTION, timeout=TIMEOUT_SECONDS + 1, max_tries=MAX_TRIES)
 """The job as the worker registers it."""
