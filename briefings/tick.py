@@ -26,9 +26,7 @@ from briefings.watch import (
     WatchReader,
     WatchState,
     movement_since,
-    read_totals,
     watchable,
-    write_totals,
 )
 from core import logs, metrics
 from core.settings import Settings
@@ -97,9 +95,12 @@ class TickEngine:
         if self.want_watch is not None and watchable(self.cameras.get(request.camera_id)):
             self.want_watch(request.camera_id, time.time() + max(3.0 * request.interval, WANT_WATCH_SECONDS))
         stored = None if first_try else await Briefing.get(briefing_key(request_id=doc_id(request), seq=seq))
+        totals: Totals | None = None
         if stored is None:
-            stored = await self._produce(request=request, seq=seq, skipped=skipped, started=now)
-        await self.store.finish(Finish(request=request, stored=stored, next_seq=seq + 1))
+            stored, totals = await self._produce(
+                request=request, seq=seq, skipped=skipped, started=now, previous=loaded.totals
+            )
+        await self.store.finish(Finish(request=request, stored=stored, next_seq=seq + 1, totals=totals))
         return "stored" if stored is not None else "inactive"
 
     def _catch_up(self, *, request: BriefingRequest, seq: int, now: datetime) -> tuple[int, int]:
@@ -117,7 +118,11 @@ class TickEngine:
             log.debug("request %s: tick %d was %.1f s late; skipped %d", request.id, seq, late.total_seconds(), skipped)
         return max(seq, slot), skipped
 
-    async def _produce(self, *, request: BriefingRequest, seq: int, skipped: int, started: datetime) -> Briefing | None:
+    async def _produce(
+        self, *, request: BriefingRequest, seq: int, skipped: int, started: datetime, previous: Totals | None
+    ) -> tuple[Briefing | None, Totals | None]:
+        """The tick's briefing, stored, and the watcher's counters it was counted against (None when
+        it was not counted from the watcher): the next briefing of the request counts from them."""
         camera = self.cameras.get(request.camera_id)
         camera_name = camera.name if camera is not None else request.camera_id
         watched = await self._watched(camera_id=request.camera_id)
@@ -128,7 +133,7 @@ class TickEngine:
         movement: Movement | None = None
         said: CaptionMovement | None = None
         if watched is not None:
-            movement, said = await self._movement(request=request, watched=watched, camera=camera)
+            movement, said = _movement(previous=previous, watched=watched, camera=camera)
         briefing = await self._compose(
             request=request, seq=seq, observation=observation, camera_name=camera_name, custom=custom, movement=said
         )
@@ -141,11 +146,12 @@ class TickEngine:
             fresh = await BriefingRequest.get(doc_id(request))
             if fresh is None or fresh.status != RequestStatus.ACTIVE:
                 self.store.forget_request(str(request.id))
-                return None
+                return None, None
         stored = await self.store.insert(briefing)
-        if stored is not None and watched is not None and movement is not None:
-            await self._count_visitors(request=request, watched=watched, movement=movement)
-        return stored
+        if stored is None or watched is None or movement is None:
+            return stored, None
+        await _count_visitors(request=request, movement=movement)
+        return stored, Totals.of(watched)
 
     async def _watched(self, *, camera_id: str) -> WatchState | None:
         """The camera watcher's latest frame when it is fresh enough to stand for this tick."""
@@ -153,32 +159,6 @@ class TickEngine:
             return None
         state = await self.watch.state(camera_id)
         return state if state is not None and state.fresh_at(utcnow()) else None
-
-    async def _movement(
-        self, *, request: BriefingRequest, watched: WatchState, camera: CameraConfig | None
-    ) -> tuple[Movement, CaptionMovement | None]:
-        """The crossings since the request's previous briefing, and what its caption says of them
-        (nothing for a request's first briefing, or on a camera without an entrance line)."""
-        previous = (await read_totals(redis=self.arq, request_ids=[str(request.id)])).get(str(request.id))
-        movement = movement_since(previous=previous, now=Totals.of(watched))
-        if previous is None or previous.at is None or camera is None or camera.entrance is None:
-            return movement, None
-        span = max(1.0, (as_utc(watched.at) - as_utc(previous.at)).total_seconds())
-        said = CaptionMovement(
-            entered=sum(movement.entered.values()), exited=sum(movement.exited.values()), seconds=span
-        )
-        return movement, said
-
-    async def _count_visitors(self, *, request: BriefingRequest, watched: WatchState, movement: Movement) -> None:
-        """Remember the counters this briefing was counted against and add its entries to the request.
-        Only a briefing stored by this run gets here, so a re-run does not count twice."""
-        await write_totals(redis=self.arq, totals={str(request.id): Totals.of(watched)})
-        increments: dict[str, float] = {f"visitors.{label}": n for label, n in movement.entered.items() if n > 0}
-        if movement.dwell_visits > 0:
-            increments["dwell_seconds"] = movement.dwell_seconds
-            increments["dwell_visits"] = movement.dwell_visits
-        if increments:
-            await BriefingRequest.get_pymongo_collection().update_one({"_id": request.id}, {"$inc": increments})
 
     async def _custom(self, *, owner_id: PydanticObjectId) -> list[str]:
         """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker."""
@@ -259,3 +239,27 @@ def _add_tracking(briefing: Briefing, *, watched: WatchState, movement: Movement
         for zone, per_label in watched.zones.items()
         for label, count in per_label.items()
     ]
+
+
+def _movement(
+    *, previous: Totals | None, watched: WatchState, camera: CameraConfig | None
+) -> tuple[Movement, CaptionMovement | None]:
+    """The crossings since the request's previous briefing, and what its caption says of them
+    (nothing for a request's first briefing, or on a camera without an entrance line)."""
+    movement = movement_since(previous=previous, now=Totals.of(watched))
+    if previous is None or previous.at is None or camera is None or camera.entrance is None:
+        return movement, None
+    span = max(1.0, (as_utc(watched.at) - as_utc(previous.at)).total_seconds())
+    said = CaptionMovement(entered=sum(movement.entered.values()), exited=sum(movement.exited.values()), seconds=span)
+    return movement, said
+
+
+async def _count_visitors(*, request: BriefingRequest, movement: Movement) -> None:
+    """Add a stored briefing's entries and completed stays to its request (rare: a write only when
+    someone came in or left)."""
+    increments: dict[str, float] = {f"visitors.{label}": n for label, n in movement.entered.items() if n > 0}
+    if movement.dwell_visits > 0:
+        increments["dwell_seconds"] = movement.dwell_seconds
+        increments["dwell_visits"] = movement.dwell_visits
+    if increments:
+        await BriefingRequest.get_pymongo_collection().update_one({"_id": request.id}, {"$inc": increments})

@@ -29,6 +29,7 @@ from pymongo.errors import BulkWriteError
 from briefings.events import BriefingAnnounced, queue_announce
 from briefings.lifecycle import ended_key
 from briefings.schedule import enqueue_ticks, next_tick_key
+from briefings.watch import Totals, queue_totals, totals_key
 from core.coalesce import Coalescer
 from documents import Briefing, BriefingRequest, RequestStatus
 from documents.transient import retry_transient
@@ -45,6 +46,8 @@ class Loaded:
     request: BriefingRequest | None
     ended: bool
     expected: int | None
+    totals: Totals | None = None
+    """The camera watcher's counters the request's previous briefing was counted against."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Finish:
     request: BriefingRequest
     stored: Briefing | None
     next_seq: int
+    totals: Totals | None = None
+    """The watcher's counters `stored` was counted against, for the request's next briefing."""
 
 
 class TickStore:
@@ -90,7 +95,7 @@ class TickStore:
     async def _load_many(self, request_ids: list[str]) -> list[Loaded]:
         keys: list[str] = []
         for request_id in request_ids:
-            keys += [next_tick_key(request_id=request_id), ended_key(request_id=request_id)]
+            keys += [next_tick_key(request_id=request_id), ended_key(request_id=request_id), totals_key(request_id)]
         try:
             values = await self._arq.mget(keys)
         except Exception:
@@ -106,7 +111,7 @@ class TickStore:
                 self._requests.pop(request_id, None)
         loaded: list[Loaded] = []
         for i, request_id in enumerate(request_ids):
-            expected, ended = values[2 * i], values[2 * i + 1]
+            expected, ended, totals = values[3 * i : 3 * i + 3]
             if ended is not None:
                 self._requests.pop(request_id, None)
             cached = self._requests.get(request_id)
@@ -115,6 +120,7 @@ class TickStore:
                     request=cached[1] if cached is not None else None,
                     ended=ended is not None,
                     expected=int(expected) if expected is not None else None,
+                    totals=Totals.model_validate_json(totals) if totals is not None else None,
                 )
             )
         return loaded
@@ -143,6 +149,8 @@ class TickStore:
                 if finish.stored is not None:
                     event = BriefingAnnounced.of(finish.stored)
                     queue_announce(pipe=pipe, request_id=str(finish.request.id), event=event)
+                if finish.totals is not None:
+                    queue_totals(pipe=pipe, request_id=str(finish.request.id), totals=finish.totals)
             await enqueue_ticks(arq=self._arq, ticks=[(f.request, f.next_seq) for f in finishes], pipe=pipe)
             await pipe.execute()
         return [None] * len(finishes)

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.time import as_utc
@@ -165,22 +166,9 @@ async def read_states(*, redis: Redis, camera_ids: list[str]) -> dict[str, Watch
     return {c: WatchState.model_validate_json(v) for c, v in zip(camera_ids, raw, strict=True) if v is not None}
 
 
-async def read_totals(*, redis: Redis, request_ids: list[str]) -> dict[str, Totals]:
-    """The counters each request's previous briefing was counted against."""
-    if not request_ids:
-        return {}
-    raw = await redis.mget([totals_key(r) for r in request_ids])
-    return {r: Totals.model_validate_json(v) for r, v in zip(request_ids, raw, strict=True) if v is not None}
-
-
-async def write_totals(*, redis: Redis, totals: dict[str, Totals]) -> None:
-    """Remember the counters each request's briefing was just counted against."""
-    if not totals:
-        return
-    async with redis.pipeline(transaction=False) as pipe:
-        for request_id, reading in totals.items():
-            pipe.set(totals_key(request_id), reading.model_dump_json(), ex=int(TOTALS_TTL_SECONDS))
-        await pipe.execute()
+def queue_totals(*, pipe: Pipeline, request_id: str, totals: Totals) -> None:
+    """Remember, in a tick's closing pipeline, the counters the request's briefing was counted against."""
+    pipe.set(totals_key(request_id), totals.model_dump_json(), ex=int(TOTALS_TTL_SECONDS))
 
 
 def dump_checkpoint(checkpoint: dict[str, Any]) -> str:
@@ -222,14 +210,14 @@ class WatchReader:
             return await asyncio.shield(pending)
         future: asyncio.Future[WatchState | None] = loop.create_future()
         self._pending[camera_id] = future
+        state: WatchState | None = None
         try:
             raw = await self._redis.get(state_key(camera_id))
             state = WatchState.model_validate_json(raw) if raw is not None else None
         except (RedisError, OSError, ValueError) as error:
             log.warning("camera %s: watch state unreadable (%s); ticks detect on their own", camera_id, error)
-            state = None
-        finally:
+        finally:  # whatever happened (a cancelled tick included), the ticks waiting on this read go on
             del self._pending[camera_id]
-        self._cache[camera_id] = (loop.time(), state)
-        future.set_result(state)
+            self._cache[camera_id] = (loop.time(), state)
+            future.set_result(state)
         return state
