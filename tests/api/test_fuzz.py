@@ -200,47 +200,34 @@ def test_generated_operations_over_http_never_fail_the_server(fuzzed: LoggedServ
     _check_server(fuzzed, offset)
 
 
-def test_generated_operations_over_the_websocket_never_fail_the_server(fuzzed: LoggedServer) -> None:
+def _fuzz_a_socket(
+    fuzzed: LoggedServer, *, username: str, operations: st.SearchStrategy[str], count: int, wait: float | None
+) -> None:
     # given a signed-in socket and the server's log so far
     client = GraphQLClient(fuzzed.http_url)
     with closing(client.http):
-        token = client.login("wsfuzzer")
+        token = client.login(username)
     offset, ops = fuzzed.log_size(), iter(range(1_000_000))
     with _socket(fuzzed, token) as ws:
 
         def check(query: str) -> None:
-            # when a generated query or mutation runs on it
+            # when a generated operation runs on it (a subscription for a moment, then stopped)
             try:
-                messages = _run_on_socket(ws, str(next(ops)), query, wait=None)
+                messages = _run_on_socket(ws, str(next(ops)), query, wait=wait)
             except ConnectionClosed as closed:
                 raise AssertionError(f"socket closed by {query!r}: {closed.rcvd}") from None
             # then every error it answers is coded, and none is a server fault
             for message in messages:
                 assert not _uncoded(_errors_of(message)), (query, message)
 
-        _fuzz(200, _operations(), check)
+        _fuzz(count, operations, check)
     # and the server logged no traceback and is still ready
     _check_server(fuzzed, offset)
+
+
+def test_generated_operations_over_the_websocket_never_fail_the_server(fuzzed: LoggedServer) -> None:
+    _fuzz_a_socket(fuzzed, username="wsfuzzer", operations=_operations(), count=200, wait=None)
 
 
 def test_generated_subscriptions_never_fail_the_server(fuzzed: LoggedServer) -> None:
-    # given a signed-in socket and the server's log so far
-    client = GraphQLClient(fuzzed.http_url)
-    with closing(client.http):
-        token = client.login("subfuzzer")
-    offset, ops = fuzzed.log_size(), iter(range(1_000_000))
-    with _socket(fuzzed, token) as ws:
-
-        def check(query: str) -> None:
-            # when a generated subscription runs on it for a moment, then is stopped
-            try:
-                messages = _run_on_socket(ws, str(next(ops)), query, wait=SUBSCRIPTION_WAIT_SECONDS)
-            except ConnectionClosed as closed:
-                raise AssertionError(f"socket closed by {query!r}: {closed.rcvd}") from None
-            # then every error it answers is coded, and none is a server fault
-            for message in messages:
-                assert not _uncoded(_errors_of(message)), (query, message)
-
-        _fuzz(90, _subscriptions(), check)
-    # and the server logged no traceback and is still ready
-    _check_server(fuzzed, offset)
+    _fuzz_a_socket(fuzzed, username="subfuzzer", operations=_subscriptions(), count=90, wait=SUBSCRIPTION_WAIT_SECONDS)
