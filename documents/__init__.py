@@ -2,6 +2,7 @@
 
 from documents.alerts import ALERT_DOCUMENTS, Alert, AlertDetails, AlertKind, AlertRule, Webhook, alert_key
 from documents.init import connect_documents
+from documents.keyreads import get_by_id, get_shared
 from documents.models import (
     ALL_DOCUMENTS,
     Briefing,
@@ -42,4 +43,6 @@ __all__ = [
     "briefing_key",
     "connect_documents",
     "doc_id",
+    "get_by_id",
+    "get_shared",
 ]

@@ -16,7 +16,7 @@ from core import logs, metrics
 from core.quoting import quoted
 from core.security import PasswordService, announce_revocation, new_token, token_digest
 from core.time import as_utc, utcnow
-from documents import Session, User, doc_id
+from documents import Session, User, doc_id, get_by_id
 from documents.transient import retry_transient
 from language.style import DEFAULT_CUSTOM
 from resolvers.context import Context, Services
@@ -176,7 +176,7 @@ async def authenticate_session(*, services: Services, authorization: str | None)
     if token is None:
         return None
     digest = token_digest(token)
-    session = await Session.get(digest) or await Session.find_one(Session.token_hash == digest)
+    session = await get_by_id(Session, digest) or await Session.find_one(Session.token_hash == digest)
     if session is None:
         return None
     now = utcnow()
@@ -184,7 +184,7 @@ async def authenticate_session(*, services: Services, authorization: str | None)
     if as_utc(session.expires_at) <= now or as_utc(session.last_used_at) + idle <= now:
         await session.delete()
         return None
-    user = await User.get(session.user_id)
+    user = await get_by_id(User, session.user_id)
     if user is None:
         return None
     if now - as_utc(session.last_used_at) >= _TOUCH_EVERY and _first_touch(digest):

@@ -23,7 +23,7 @@ from core.events import Overflow, Subscription
 from core.leases import LeaseLimitReached
 from core.quoting import quoted
 from core.time import EndtimeError, parse_endtime, utcnow
-from documents import Alert, Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id
+from documents import Alert, Briefing, BriefingRequest, EndReason, RequestStatus, User, doc_id, get_by_id
 from resolvers.context import Context
 from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_limited
 from resolvers.history import briefings_of
@@ -107,7 +107,7 @@ async def latest_request(*, user: User) -> BriefingRequest:
     """The user's newest request (what `reloadBriefing` follows): the running one by its id when there
     is one (a primary-key read, cheap in a reconnect storm), else the newest by creation time."""
     if user.active_request_id is not None:
-        running = await BriefingRequest.get(user.active_request_id)
+        running = await get_by_id(BriefingRequest, user.active_request_id)
         if running is not None and running.status == RequestStatus.ACTIVE:  # `user` may predate a newer one
             return running
     query = BriefingRequest.find(BriefingRequest.owner_id == user.id).sort(-BriefingRequest.created_at)  # type: ignore[operator]
@@ -192,7 +192,7 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
         for briefing in await briefings_of(request=request, after_seq=last):
             yield briefing
             last = briefing.seq
-        current = await BriefingRequest.get(request_id)
+        current = await get_by_id(BriefingRequest, request_id)
         if current is None or current.status != RequestStatus.ACTIVE:
             async for tail in _finish(last=last, current=current or request):
                 yield tail
@@ -208,7 +208,7 @@ async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after
             elif isinstance(event, AlertAnnounced):
                 yield event.document
             elif isinstance(event, EndAnnounced):
-                current = await BriefingRequest.get(request_id)
+                current = await get_by_id(BriefingRequest, request_id)
                 async for tail in _finish(last=last, current=current or request):
                     yield tail
                 return
