@@ -42,6 +42,7 @@ from documents import (
     ZoneCount,
     briefing_key,
     doc_id,
+    get_by_id,
 )
 from inference.batching import ObservationBatcher
 from inference.cameras import CameraConfig, CameraRegistry
@@ -166,7 +167,7 @@ class TickEngine:
         cached = self._customs.get(owner_id)
         if cached is not None and clock - cached[0] < CUSTOM_TTL_SECONDS:
             return cached[1]
-        owner = await User.get(owner_id)
+        owner = await get_by_id(User, owner_id)  # batched with the other ticks due now
         custom = list(owner.custom) if owner is not None else []
         self._customs[owner_id] = (clock, custom)
         return custom

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     max_subscriptions_per_user: int = 10
     subscriber_queue_size: int = 256
     reconcile_interval_seconds: float = 60.0
+    slow_query_ms: float = Field(default=0.0, ge=0)
     tick_timeout_seconds: int = 30
     worker_idle_check_seconds: float = 1.0
     tick_batch_window_seconds: float = 0.002

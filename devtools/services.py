@@ -119,7 +119,7 @@ def start_ferretdb(*, port: int | None = None, data_dir: Path | None = None, dat
             f"--state-dir={workdir}",
             f"--listen-addr=127.0.0.1:{port}",
             "--telemetry=disable",
-            "--debug-addr=-",
+            f"--debug-addr={os.environ.get('FERRETDB_DEBUG_ADDR', '-')}",
             f"--log-level={os.environ.get('FERRETDB_LOG_LEVEL', 'error')}",
         ],
         stdout=subprocess.DEVNULL,
@@ -152,7 +152,8 @@ def backing_services() -> Iterator[tuple[Service, Service]]:
 
 def service_env(*, mongo_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """Environment for a server or worker process pointed at the test services."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIEFING_", "OPENAI_"))}
+    passed = ("BRIEFING_SLOW_QUERY_MS",)  # diagnostics an operator of a bench may turn on
+    env = {k: v for k, v in os.environ.items() if k in passed or not k.startswith(("BRIEFING_", "OPENAI_"))}
     env.update(
         {
             "MONGODB_URI": mongo_url,

@@ -2,7 +2,7 @@
 
 from documents.alerts import ALERT_DOCUMENTS, Alert, AlertDetails, AlertKind, AlertRule, Webhook, alert_key
 from documents.init import connect_documents
-from documents.keyreads import get_by_id, get_shared
+from documents.keyreads import get_by_id, get_immutable
 from documents.models import (
     ALL_DOCUMENTS,
     Briefing,
@@ -44,5 +44,5 @@ __all__ = [
     "connect_documents",
     "doc_id",
     "get_by_id",
-    "get_shared",
+    "get_immutable",
 ]

@@ -8,14 +8,18 @@ from pymongo.uri_parser import parse_uri
 
 from documents.alerts import ALERT_DOCUMENTS
 from documents.models import ALL_DOCUMENTS
+from documents.slowlog import SlowCommands
 
 DEFAULT_DATABASE = "briefing"
 
 
-async def connect_documents(*, mongodb_uri: str) -> AsyncMongoClient[dict[str, object]]:
-    """Open a client, initialise every document class, create missing indexes, return the client."""
+async def connect_documents(*, mongodb_uri: str, slow_query_ms: float = 0) -> AsyncMongoClient[dict[str, object]]:
+    """Open a client, initialise every document class, create missing indexes, return the client.
+
+    With `slow_query_ms` above 0, commands slower than that are logged (`documents.slowlog`)."""
+    listeners = [SlowCommands(threshold_ms=slow_query_ms)] if slow_query_ms > 0 else []
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=listeners
     )
     database_name = parse_uri(mongodb_uri).get("database") or DEFAULT_DATABASE
     # Beanie's own index sync re-sends existing indexes in one createIndexes call, which FerretDB

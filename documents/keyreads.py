@@ -9,11 +9,18 @@ once. A caller sees what a point read made at the moment the batch is sent would
 
 Each caller gets its own copy of a document (a shallow `model_copy`), so one caller's changes never
 show in another's; briefings, which streams only read, are shared as they are.
+
+Briefings are also never changed once stored, so the latest `CACHED_IMMUTABLE` of them read are kept:
+the twenty sockets of one user that resume the same request within a second decode its recent
+briefings once between them (decoding documents is most of what a replay costs FerretDB). Only
+documents found are kept; a key found missing is asked again next time, since a tick may have
+stored it since.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from typing import Any, Final, TypeVar
 
@@ -26,14 +33,16 @@ D = TypeVar("D", bound=Document)
 WINDOW_SECONDS: Final = 0.002
 """How long a read waits for others to join its batch: unnoticeable alone, a batch in a storm."""
 KEYS_PER_QUERY: Final = 1000
+CACHED_IMMUTABLE: Final = 1024
 
 
 class KeyReads:
     """Batched `_id` reads of one document class (one per class and event loop: see `key_reads`)."""
 
-    def __init__(self, document: type[Document], *, copies: bool) -> None:
+    def __init__(self, document: type[Document], *, copies: bool, immutable: bool = False) -> None:
         self._document = document
         self._copies = copies
+        self._kept: OrderedDict[Hashable, Any] | None = OrderedDict() if immutable else None
         self._batches = Coalescer[tuple[Hashable, ...], dict[Hashable, Any]](
             flush=self._read, window=WINDOW_SECONDS, max_items=KEYS_PER_QUERY
         )
@@ -51,22 +60,33 @@ class KeyReads:
         """The documents found under `keys` (missing ones left out), in the order of `keys`."""
         if not keys:
             return []
-        found = await self._batches.submit(tuple(keys))
-        documents = [found[key] for key in dict.fromkeys(keys) if key in found]
+        kept = self._kept
+        unique = list(dict.fromkeys(keys))
+        missing = unique if kept is None else [key for key in unique if key not in kept]
+        found = await self._batches.submit(tuple(missing)) if missing else {}
+        if kept is not None:
+            for key in missing:
+                if key in found:
+                    kept[key] = found[key]
+            found = {key: kept[key] for key in unique if key in kept} | found
+            while len(kept) > CACHED_IMMUTABLE:
+                kept.popitem(last=False)
+        documents = [found[key] for key in unique if key in found]
         return [document.model_copy() for document in documents] if self._copies else documents
 
 
-_readers: dict[tuple[int, type[Document], bool], KeyReads] = {}
+_readers: dict[tuple[int, type[Document], bool, bool], KeyReads] = {}
 
 
-def key_reads(document: type[Document], *, copies: bool = True) -> KeyReads:
-    """The batched reader of `document` for the running event loop."""
-    key = (id(asyncio.get_running_loop()), document, copies)
+def key_reads(document: type[Document], *, copies: bool = True, immutable: bool = False) -> KeyReads:
+    """The batched reader of `document` for the running event loop (keeping what it read when
+    `immutable`: documents that are never changed once stored)."""
+    key = (id(asyncio.get_running_loop()), document, copies, immutable)
     reader = _readers.get(key)
     if reader is None:
         if len(_readers) > 64:  # readers of loops that are gone (tests start one loop per test)
             _readers.clear()
-        reader = _readers[key] = KeyReads(document, copies=copies)
+        reader = _readers[key] = KeyReads(document, copies=copies, immutable=immutable)
     return reader
 
 
@@ -78,7 +98,7 @@ async def get_by_id(document: type[D], key: Hashable) -> D | None:
     return found[0] if found else None
 
 
-async def get_shared(document: type[D], keys: Sequence[Hashable]) -> list[D]:
-    """The documents under `keys` (batched, missing ones left out), shared with other callers as they
-    are: for documents the caller only reads."""
-    return await key_reads(document, copies=False).many(keys)
+async def get_immutable(document: type[D], keys: Sequence[Hashable]) -> list[D]:
+    """The documents under `keys` (batched, missing ones left out), for documents never changed once
+    stored: shared with other callers as they are, and the latest `CACHED_IMMUTABLE` read are kept."""
+    return await key_reads(document, copies=False, immutable=True).many(keys)

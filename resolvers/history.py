@@ -9,7 +9,7 @@ from bson.errors import InvalidId
 
 from briefings.schedule import current_slot
 from core.time import as_utc, utcnow
-from documents import Briefing, BriefingRequest, RequestStatus, User, briefing_key, get_shared
+from documents import Briefing, BriefingRequest, RequestStatus, User, briefing_key, get_immutable
 from resolvers.context import Context
 from resolvers.errors import not_found
 
@@ -63,7 +63,7 @@ async def briefings_of(*, request: BriefingRequest, after_seq: int = 0) -> list[
     found: list[Briefing] = []
     for start in range(0, len(seqs), KEYS_PER_READ):
         keys = [briefing_key(request_id=request_id, seq=seq) for seq in seqs[start : start + KEYS_PER_READ]]
-        found += await get_shared(Briefing, keys)
+        found += await get_immutable(Briefing, keys)
     return sorted(found, key=lambda briefing: briefing.seq)
 
 

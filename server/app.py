@@ -122,7 +122,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         cameras = load_camera_registry(settings)
-        mongo = await connect_documents(mongodb_uri=settings.mongodb_uri)
+        mongo = await connect_documents(mongodb_uri=settings.mongodb_uri, slow_query_ms=settings.slow_query_ms)
         redis = ArqRedis.from_url(settings.redis_url)  # no ping: the API starts while Redis is down (readyz says so)
         services = Services.build(settings=settings, redis=redis, cameras=cameras)
         services_ref["services"] = services

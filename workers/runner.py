@@ -190,7 +190,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     stores: list[TickStore] = []  # built at start-up; forgotten when Redis is lost
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["mongo"] = await connect_documents(mongodb_uri=settings.mongodb_uri)
+        ctx["mongo"] = await connect_documents(mongodb_uri=settings.mongodb_uri, slow_query_ms=settings.slow_query_ms)
         registry = load_camera_registry(settings)
         service = InferenceService(settings, registry)
         ctx["inference"] = service
