@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ log = logging.getLogger("briefing.streams")
 MAX_INTERVAL_SECONDS = 86_400
 ENDED_MESSAGE = "브리핑 성공적으로 종료"
 SLOW_CONSUMER_CLOSE = 4413
+QUIET_JITTER_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,9 @@ async def _stream(
 async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after: int) -> AsyncIterator[Event]:
     last = after
     request_id: PydanticObjectId = request.id  # type: ignore[assignment]
-    quiet = float(request.interval) + 5.0
+    # silence this long re-reads the store; jittered so that the subscribers of a request whose worker
+    # died do not all re-read at the same moment
+    quiet = float(request.interval) + 5.0 + random.uniform(0.0, QUIET_JITTER_SECONDS)
     while True:
         for briefing in await briefings_of(request=request, after_seq=last):
             yield briefing
