@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m bench.fanout                          # 1000, then 5000 subscriptions, 10 per socket
     .venv/bin/python -m bench.fanout --per-socket 1           # one subscription per socket
     .venv/bin/python -m bench.fanout --deflate                # the server with per-message deflate on
+    .venv/bin/python -m bench.fanout --no-coalesce            # one socket write per frame (uvicorn's own)
 
 It starts a throwaway FerretDB and Redis (or uses ``TEST_MONGODB_URI`` / ``TEST_REDIS_URL``, whose
 data it clears), the API server (``python -m server.cli serve``: uvicorn with the loop and HTTP
@@ -390,7 +391,14 @@ async def _announcements(
 
 
 def bench(
-    *, totals: list[int], per_socket: int, seconds: float, deflate: bool, mongo: Service, redis_svc: Service
+    *,
+    totals: list[int],
+    per_socket: int,
+    seconds: float,
+    deflate: bool,
+    coalesce: bool,
+    mongo: Service,
+    redis_svc: Service,
 ) -> None:
     """Start server and worker against the store and Redis, run the clients, stop everything."""
     clear_data(mongo_url=mongo.url, redis_url=redis_svc.url)
@@ -401,6 +409,7 @@ def bench(
             "BRIEFING_MAX_SUBSCRIPTIONS_PER_USER": str(max(totals) + 10),
             "BRIEFING_WS_MAX_OPERATIONS": str(max(per_socket, 1)),
             "BRIEFING_WS_PER_MESSAGE_DEFLATE": "true" if deflate else "false",
+            "BRIEFING_WS_COALESCE_WRITES": "true" if coalesce else "false",
         }
         if cameras_file is not None:
             extra["BRIEFING_CAMERAS_FILE"] = str(cameras_file)
@@ -462,6 +471,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-socket", type=int, default=10, help="subscriptions per websocket (default 10)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured window per step (default 15)")
     parser.add_argument("--deflate", action="store_true", help="run the server with per-message deflate on")
+    parser.add_argument(
+        "--no-coalesce", action="store_true", help="one socket write per frame (BRIEFING_WS_COALESCE_WRITES=false)"
+    )
     args = parser.parse_args(argv)
     totals = sorted({int(n) for n in str(args.subscribers).split(",") if n.strip()})
     with backing_services() as (mongo, redis_svc):
@@ -470,6 +482,7 @@ def main(argv: list[str] | None = None) -> None:
             per_socket=args.per_socket,
             seconds=args.seconds,
             deflate=args.deflate,
+            coalesce=not args.no_coalesce,
             mongo=mongo,
             redis_svc=redis_svc,
         )

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     ws_init_timeout_seconds: float = 10.0
     ws_max_operations: int = 10
     ws_per_message_deflate: bool = False
+    ws_coalesce_writes: bool = True
     ws_revocation_check_seconds: float = Field(default=1.0, gt=0)
 
     # --- accounts ---------------------------------------------------------------------------

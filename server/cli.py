@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings)
     if args.command == "serve":
         from server.app import create_app
+        from server.wsprotocol import CorkedWebSocketProtocol
 
         uvicorn.run(
             create_app(settings),
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
             log_config=None if settings.log_format == "json" else LOGGING_CONFIG,  # JSON: uvicorn logs through ours
             ws_max_size=65536,
             ws_per_message_deflate=settings.ws_per_message_deflate,
+            ws=CorkedWebSocketProtocol if settings.ws_coalesce_writes else "auto",
         )
     elif args.command == "worker":
         from workers.runner import run_worker
