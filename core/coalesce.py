@@ -25,11 +25,19 @@ class Coalescer(Generic[T, R]):
     """
 
     def __init__(
-        self, *, flush: Callable[[list[T]], Awaitable[Sequence[R]]], window: float, max_items: int = 500
+        self,
+        *,
+        flush: Callable[[list[T]], Awaitable[Sequence[R]]],
+        window: float,
+        max_items: int = 500,
+        max_in_flight: int | None = None,
     ) -> None:
         self._flush = flush
         self._window = window
         self._max_items = max_items
+        # With a bound, a batch whose window ends while that many are running waits for one to
+        # finish and then goes at once, so the busier the store the larger the batches (group commit).
+        self._max_in_flight = max_in_flight
         self._items: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -50,11 +58,18 @@ class Coalescer(Generic[T, R]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._items = self._items, []
+        if self._max_in_flight is not None and len(self._running) >= self._max_in_flight:
+            return  # the next batch to finish starts this one
+        batch, self._items = self._items[: self._max_items], self._items[self._max_items :]
         if batch:
             task = asyncio.get_running_loop().create_task(self._run(batch))
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._items and self._timer is None:
+            self._start()
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

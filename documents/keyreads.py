@@ -33,6 +33,8 @@ D = TypeVar("D", bound=Document)
 WINDOW_SECONDS: Final = 0.002
 """How long a read waits for others to join its batch: unnoticeable alone, a batch in a storm."""
 KEYS_PER_QUERY: Final = 1000
+IN_FLIGHT: Final = 2
+"""Queries per collection at once; reads arriving meanwhile wait and go as one batch after."""
 CACHED_IMMUTABLE: Final = 1024
 
 
@@ -44,7 +46,7 @@ class KeyReads:
         self._copies = copies
         self._kept: OrderedDict[Hashable, Any] | None = OrderedDict() if immutable else None
         self._batches = Coalescer[tuple[Hashable, ...], dict[Hashable, Any]](
-            flush=self._read, window=WINDOW_SECONDS, max_items=KEYS_PER_QUERY
+            flush=self._read, window=WINDOW_SECONDS, max_items=KEYS_PER_QUERY, max_in_flight=IN_FLIGHT
         )
 
     async def _read(self, requests: list[tuple[Hashable, ...]]) -> list[dict[Hashable, Any]]:
