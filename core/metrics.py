@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_creat
 from prometheus_client.exposition import choose_encoder
 
 __all__ = [
+    "DELIVERED",
     "DELIVERIES",
     "DETECTOR_SECONDS",
     "LLM_CALLS",
@@ -41,7 +42,7 @@ T = TypeVar("T")
 TICK_OUTCOMES = ("stored", "inactive", "expired", "stale", "error")
 LLM_PURPOSES = ("caption", "summary")
 LLM_RESULTS = ("success", "budget", "timeout", "rate_limited", "server_error", "error", "empty")
-DELIVERY_KINDS = ("started", "briefing", "ended")
+DELIVERY_KINDS = ("started", "briefing", "alert", "ended")
 LOGIN_FAILURE_REASONS = ("wrong_password", "throttled")
 
 # --- workers: ticks, inference, captions ------------------------------------------------------
@@ -92,8 +93,8 @@ for _outcome in TICK_OUTCOMES:
 for _purpose in LLM_PURPOSES:
     for _result in LLM_RESULTS:
         LLM_CALLS.labels(purpose=_purpose, result=_result)
-for _kind in DELIVERY_KINDS:
-    DELIVERIES.labels(kind=_kind)
+DELIVERED = {kind: DELIVERIES.labels(kind=kind) for kind in DELIVERY_KINDS}
+"""The delivery counter of each kind, looked up once: it is counted once per subscriber per event."""
 for _reason in LOGIN_FAILURE_REASONS:
     LOGIN_FAILURES.labels(reason=_reason)
 

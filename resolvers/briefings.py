@@ -176,10 +176,10 @@ async def _stream(
         try:
             if started:
                 yield Started(request=request)
-                metrics.DELIVERIES.labels(kind="started").inc()
+                metrics.DELIVERED["started"].inc()
             async for event in _events(sub=sub, request=request, after=after):
                 yield event
-                metrics.DELIVERIES.labels(kind=type(event).__name__.lower()).inc()  # briefing, ended
+                metrics.DELIVERED[type(event).__name__.lower()].inc()  # briefing, ended
         except Overflow:
             await _close_slow_consumer(ctx)
         finally:
