@@ -25,7 +25,8 @@ requests):
 * ticks skipped = the sum of ``Briefing.skipped_before`` (slots skipped by ticks more than one interval late);
 * briefings stored per second = briefings whose ``created_at`` lies in the window / window length.
 
-The goal is a p99 start lateness of at most 50 ms at N = 200. ``--aligned`` makes every request
+The goals at N = 200 (issue 9): p99 start lateness at most 50 ms, p99 stored lateness at most 100 ms.
+``--aligned`` makes every request
 start at the same instant, the worst case for the worker (all N ticks due in the same millisecond,
 one shared observation); by default requests start one after another as real users would.
 """
@@ -62,6 +63,7 @@ from devtools.services import Service, backing_services, clear_data
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, connect_documents
 
 GOAL_P99_MS = 50.0
+GOAL_STORED_P99_MS = 100.0  # issue 9: at N = 200, start p99 <= 50 ms and stored p99 <= 100 ms
 WARMUP_SECONDS = 3.0
 
 
@@ -259,7 +261,7 @@ async def bench(
     print(f"CPU cores busy during the window: {usage}")
     print()
     print(Goal("p99 start lateness", percentile(start_late, 99) * 1e3, GOAL_P99_MS, "ms").line())
-    print(Goal("p99 stored lateness", percentile(stored_late, 99) * 1e3, GOAL_P99_MS, "ms").line())
+    print(Goal("p99 stored lateness", percentile(stored_late, 99) * 1e3, GOAL_STORED_P99_MS, "ms").line())
     print(f"briefings stored per second {rate:.1f} (goal {n}, ratio {rate / n:.2f})")
 
 
