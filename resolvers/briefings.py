@@ -170,14 +170,20 @@ async def _stream(
     (Started,) stored briefings, live ones and Ended."""
     services = ctx.services
     async with subscription_slot(ctx=ctx, user=user):
-        request = await open_request()
-        logs.bind(briefing_request_id=str(request.id))
-        sub = await services.hub.subscribe(str(request.id))
+        async with services.openings:  # a few streams open at once; the others wait their turn
+            request = await open_request()
+            logs.bind(briefing_request_id=str(request.id))
+            sub = await services.hub.subscribe(str(request.id))
+            try:
+                replayed = await briefings_of(request=request, after_seq=after)
+            except BaseException:
+                services.hub.unsubscribe(sub)
+                raise
         try:
             if started:
                 yield Started(request=request)
                 metrics.DELIVERED["started"].inc()
-            async for event in _events(sub=sub, request=request, after=after):
+            async for event in _events(sub=sub, request=request, after=after, replayed=replayed):
                 yield event
                 metrics.DELIVERED[type(event).__name__.lower()].inc()  # briefing, ended
         except Overflow:
@@ -186,16 +192,22 @@ async def _stream(
             services.hub.unsubscribe(sub)
 
 
-async def _events(*, sub: Subscription[Inbound], request: BriefingRequest, after: int) -> AsyncIterator[Event]:
+async def _events(
+    *, sub: Subscription[Inbound], request: BriefingRequest, after: int, replayed: list[Briefing]
+) -> AsyncIterator[Event]:
+    """`replayed` (the stored briefings after `after`, read once registered), then live events,
+    re-reading the store after silence or a lost connection, then Ended."""
     last = after
+    stored: list[Briefing] | None = replayed
     request_id: PydanticObjectId = request.id  # type: ignore[assignment]
     # silence this long re-reads the store; jittered so that the subscribers of a request whose worker
     # died do not all re-read at the same moment
     quiet = float(request.interval) + 5.0 + random.uniform(0.0, QUIET_JITTER_SECONDS)
     while True:
-        for briefing in await briefings_of(request=request, after_seq=last):
+        for briefing in stored if stored is not None else await briefings_of(request=request, after_seq=last):
             yield briefing
             last = briefing.seq
+        stored = None
         current = await get_by_id(BriefingRequest, request_id)
         if current is None or current.status != RequestStatus.ACTIVE:
             async for tail in _finish(last=last, current=current or request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ from inference.cameras import CameraRegistry
 from language.llm import LLMClient, build_llm_client
 from resolvers.loaders import BriefingTally, tally_briefings_many
 
+STREAM_OPENINGS_AT_ONCE = 16
+"""Streams of this process opening (reading their request, registering, replaying) at once. When a
+thousand sockets reconnect together, the rest wait their turn, so that the event loop keeps up with
+handshakes and acknowledgements (cheap) rather than queueing them behind a thousand replays."""
+
 
 @dataclass
 class Services:
@@ -32,6 +38,7 @@ class Services:
     login_backoff: LoginBackoff
     leases: SubscriptionLeases
     llm: LLMClient | None
+    openings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STREAM_OPENINGS_AT_ONCE))
 
     @classmethod
     def build(cls, *, settings: Settings, redis: ArqRedis, cameras: CameraRegistry) -> Services:
