@@ -7,16 +7,21 @@ subscribers, those per-frame writes were a fifth of the API's busy time. A corke
 gathers the frames written during one step and writes them together at the end of it (one
 `call_soon`), so a socket costs one write per event whatever number of subscriptions it carries.
 The order of frames is kept, a close writes what is gathered first, and the real transport's flow
-control (pausing the protocol when the client reads too slowly) works as before: bytes reach it
-within the same loop iteration.
+control (pausing the protocol when the client reads too slowly) works as before: at most
+`FLUSH_BYTES` are gathered before they are written at once, so a burst (a long replay sent without
+the sender ever waiting) meets the transport's high-water mark, and pauses its sender, as soon as
+it would without the cork.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+FLUSH_BYTES: Final = 16 * 1024
+"""Gathered bytes that are written at once (below asyncio's default high-water mark of 64 KiB)."""
 
 
 class CorkedTransport:
@@ -26,14 +31,19 @@ class CorkedTransport:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Gather `data`; the first write of a step schedules the flush."""
+        """Gather `data`; the first write of a step schedules the flush, and `FLUSH_BYTES` gathered
+        are written at once (so that the real transport's flow control sees a burst as it comes)."""
         if not data:
             return
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
 
     def writelines(self, chunks: Any) -> None:
         """Gather each chunk in order."""
@@ -46,6 +56,7 @@ class CorkedTransport:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
+        self._pending_bytes = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -57,11 +68,12 @@ class CorkedTransport:
     def abort(self) -> None:
         """Close at once, dropping what was gathered."""
         self._pending.clear()
+        self._pending_bytes = 0
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
         """Bytes not yet written: the real transport's buffer and what is gathered."""
-        return self._transport.get_write_buffer_size() + sum(len(chunk) for chunk in self._pending)
+        return self._transport.get_write_buffer_size() + self._pending_bytes
 
     def __getattr__(self, name: str) -> Any:  # everything else is the real transport's
         return getattr(self._transport, name)

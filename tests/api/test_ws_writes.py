@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from server.wsprotocol import CorkedTransport
+from server.wsprotocol import FLUSH_BYTES, CorkedTransport
 
 
 class _Peer:
@@ -93,3 +93,17 @@ async def test_writes_of_separate_steps_go_out_separately(
     await asyncio.sleep(0)
     # then each step wrote once: a frame never waits for a later step
     assert writes == [b"one", b"two"]
+
+
+@pytest.mark.asyncio
+async def test_a_burst_larger_than_the_flush_size_reaches_the_transport_at_once(
+    connection: tuple[_Peer, asyncio.Transport, list[bytes]],
+) -> None:
+    _, transport, writes = connection
+    corked = CorkedTransport(transport, loop=asyncio.get_running_loop())
+    # when one step writes more than FLUSH_BYTES (a long replay sent without waiting)
+    chunk = b"x" * 4096
+    for _ in range(FLUSH_BYTES // len(chunk)):
+        corked.write(chunk)
+    # then the transport already has it, so its flow control can pause the sender within the step
+    assert sum(len(write) for write in writes) == FLUSH_BYTES
