@@ -13,6 +13,8 @@ from documents import Briefing, BriefingRequest, RequestStatus, User, briefing_k
 from resolvers.context import Context
 from resolvers.errors import not_found
 
+KEYS_PER_READ = 1000
+"""Keys per `_id $in` read (the patched FerretDB pushes at most 1000 down to SQLite)."""
 KEY_MARGIN_SECONDS = 30.0
 """Slots past now (or past the request's end) also looked up, in case a worker's clock runs ahead."""
 
@@ -58,7 +60,11 @@ async def briefings_of(*, request: BriefingRequest, after_seq: int = 0) -> list[
         return await query.sort("seq").to_list()
     request_id: PydanticObjectId = request.id  # type: ignore[assignment]
     seqs = range(after_seq + 1, _last_possible_seq(request=request) + 1)
-    return await get_immutable(Briefing, [briefing_key(request_id=request_id, seq=seq) for seq in seqs])  # in seq order
+    found: list[Briefing] = []
+    for start in range(0, len(seqs), KEYS_PER_READ):
+        keys = [briefing_key(request_id=request_id, seq=seq) for seq in seqs[start : start + KEYS_PER_READ]]
+        found += await get_immutable(Briefing, keys)
+    return sorted(found, key=lambda briefing: briefing.seq)
 
 
 def _last_possible_seq(*, request: BriefingRequest) -> int:
