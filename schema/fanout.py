@@ -31,10 +31,11 @@ import json
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from json.encoder import encode_basestring_ascii
 from typing import Any, Final, TypeVar, cast
 
-from graphql import ExecutionResult
+from graphql import ExecutionResult, GraphQLResolveInfoHelpers
 from graphql.pyutils import AwaitableOrValue, is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -123,6 +124,21 @@ class FanoutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     _fanout_memo: _Memo | None = None
     _fanout_key: OperationKey | None = None
     _fanout_key_done: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """graphql-core's executor, with its resolver helpers bound to it weakly.
+
+        graphql-core binds them strongly (executor -> helpers -> bound methods -> executor): a
+        reference cycle, so a finished operation's executor, and with it the context, the
+        connection and everything they hold, waited for a full garbage collection instead of
+        going when the operation ended. Under reconnects that kept hundreds of closed sockets
+        alive at once and fragmented the heap."""
+        super().__init__(*args, **kwargs)
+        this = weakref.proxy(self)
+        cls = type(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=partial(cls.gather_async_work, this), track=partial(cls.track_async_work, this)
+        )
 
     def build_per_event_executor(self, payload: Any) -> FanoutExecutionContext:
         """The executor of one event: a ready result when the event was executed for this operation

@@ -9,7 +9,9 @@ would put on its socket is exactly what Strawberry's own encoding of the message
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -281,3 +283,33 @@ def test_shared_values_are_forgotten_with_their_source() -> None:
     del source, value
     # then its memo goes with them
     assert value_id not in fanout._memos
+
+
+@pytest.mark.asyncio
+async def test_a_finished_subscription_lets_go_of_its_context_without_a_garbage_collection(
+    schema: strawberry.Schema, hub: Hub
+) -> None:
+    # given the cycle collector off: what a finished operation held must go by reference counting,
+    # or a server under reconnects keeps every closed socket's context until a full collection
+    gc.collect()
+    gc.disable()
+    try:
+        context = Context(services=None)  # type: ignore[arg-type]  # the stand-in hub needs no services
+        context.user = User.model_construct(username="owner")
+        held = weakref.ref(context)
+        stream = await schema.subscribe(SEQ_AND_CAPTION, variable_values={"a": 0}, context_value=context)
+        assert not isinstance(stream, StrawberryResult), stream
+        del context
+        # when it receives an event and then its stream ends
+        receiving = asyncio.ensure_future(anext(stream))
+        await _settle(hub, 1)
+        hub.announce(_briefing(1))
+        first = await receiving
+        assert first.data == {"reloadBriefing": {"seq": 1, "caption": _briefing(1).caption}}
+        hub.announce(None)
+        assert [result async for result in stream] == []
+        del stream, first, receiving
+        # then its context is gone already
+        assert held() is None
+    finally:
+        gc.enable()
