@@ -10,7 +10,8 @@ the socket, leaving Strawberry and both WebSocket protocols as they are:
    briefing replayed from the store is a fresh object per subscriber, and so is executed per
    subscriber.
 2. `FanoutExecutionContext`, the schema's execution context class, executes a shared value once
-   per operation key (document text, operation name, variables) and hands the same
+   per operation key (document text, operation name, and the variables that can change the result:
+   all but the subscription field's own arguments, which only choose the stream) and hands the same
    `ExecutionResult` to every subscriber with that key. A result with errors is not shared: each
    subscriber executes for itself and its errors are masked as usual.
 3. `encode_message`, the view's JSON encoder, serialises the payload of a shared result once and
@@ -36,6 +37,16 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Final, TypeVar, cast
 
 from graphql import ExecutionResult, GraphQLResolveInfoHelpers
+from graphql.language import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    Node,
+    OperationDefinitionNode,
+    SelectionNode,
+    VariableNode,
+)
 from graphql.pyutils import AwaitableOrValue, is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -162,12 +173,23 @@ class FanoutExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _operation_key(self) -> OperationKey | None:
         """What makes two subscriptions' results equal for the same event (computed once per
-        subscription); None when it cannot be told."""
+        subscription); None when it cannot be told.
+
+        Only the variables that can shape an event's result count: the subscription field's own
+        arguments choose the stream (its per-event resolver returns the event as it is), so
+        `reloadBriefing(after: $a)` subscribers resuming from different points share each live
+        event's execution."""
         if not self._fanout_key_done:
             self._fanout_key_done = True
             location = self.operation.loc
+            shaping = _shaping_variables(self.operation, self.fragment_definitions)
+            coerced = self.variable_values.coerced
             try:
-                variables = json.dumps(self.variable_values.coerced, sort_keys=True, separators=_SEPARATORS)
+                variables = json.dumps(
+                    {name: value for name, value in coerced.items() if name in shaping},
+                    sort_keys=True,
+                    separators=_SEPARATORS,
+                )
             except (TypeError, ValueError):
                 return None
             if location is not None:
@@ -216,6 +238,53 @@ class FanoutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if is_awaitable(again):
             return await cast("Awaitable[ExecutionResult]", again)
         return cast("ExecutionResult", again)
+
+
+def _shaping_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> frozenset[str]:
+    """Names of the variables used anywhere in the operation but in its root fields' arguments
+    (directives, nested arguments, fragments), which can change what an event executes to."""
+    found: set[str] = set()
+
+    def collect(node: Node) -> None:
+        for child in _children(node):
+            if isinstance(child, VariableNode):
+                found.add(child.name.value)
+            else:
+                collect(child)
+
+    def root(selection: SelectionNode) -> None:
+        for directive in selection.directives or ():
+            collect(directive)
+        if isinstance(selection, FieldNode):
+            if selection.selection_set is not None:
+                collect(selection.selection_set)
+        elif isinstance(selection, InlineFragmentNode):
+            for inner in selection.selection_set.selections:
+                root(inner)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            for inner in fragments[selection.name.value].selection_set.selections:
+                root(inner)
+
+    for directive in operation.directives or ():
+        collect(directive)
+    for selection in operation.selection_set.selections:
+        root(selection)
+    for fragment in fragments.values():  # a fragment spread below the root may use any of them
+        collect(fragment.selection_set)
+    return frozenset(found)
+
+
+def _children(node: Node) -> list[Node]:
+    children: list[Node] = []
+    for key in node.keys:
+        value = getattr(node, key, None)
+        if isinstance(value, Node):
+            children.append(value)
+        elif isinstance(value, tuple | list):
+            children.extend(item for item in value if isinstance(item, Node))
+    return children
 
 
 class _Ready(FanoutExecutionContext):

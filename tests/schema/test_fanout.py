@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import strawberry
 from beanie import PydanticObjectId
-from graphql import ExecutionResult, parse
+from graphql import ExecutionResult, FragmentDefinitionNode, OperationDefinitionNode, parse
 from strawberry.types import ExecutionResult as StrawberryResult
 
 from core.settings import Settings
@@ -34,6 +34,10 @@ from schema.subscription import to_gql
 
 SUBSCRIBERS = 50
 SEQ_AND_CAPTION = "subscription($a: Int) { reloadBriefing(after: $a) { ... on Briefing { seq caption } } }"
+CAPTION_IF = (
+    "subscription($a: Int, $c: Boolean!)"
+    " { reloadBriefing(after: $a) { ... on Briefing { seq caption @include(if: $c) } } }"
+)
 
 
 def _briefing(seq: int) -> Briefing:
@@ -194,22 +198,28 @@ async def test_given_many_subscribers_of_one_live_event_then_it_is_executed_once
 async def test_given_subscribers_with_different_documents_or_variables_then_each_operation_gets_its_own_result(
     schema: strawberry.Schema, hub: Hub, executions: list[object]
 ) -> None:
-    # given three groups: one document with two different variables, and a narrower document
+    # given four groups: one document with a variable that shapes the result set two ways, the same
+    # document's stream argument set two ways, and a narrower document
     messages: list[tuple[str, str]] = []
     tasks = [
-        *await _subscribe(schema, 5, RELOAD, {"a": 0}, messages),
-        *await _subscribe(schema, 5, RELOAD, {"a": 1}, messages),
+        *await _subscribe(schema, 3, CAPTION_IF, {"a": 0, "c": True}, messages, name="with"),
+        *await _subscribe(schema, 3, CAPTION_IF, {"a": 0, "c": False}, messages, name="without"),
+        *await _subscribe(schema, 3, CAPTION_IF, {"a": 5, "c": False}, messages, name="without-5"),
         *await _subscribe(schema, 5, SEQ_AND_CAPTION, {"a": 0}, messages, legacy=True, name="narrow"),
     ]
-    await _settle(hub, 15)
-    # when one live event reaches all fifteen
+    await _settle(hub, 14)
+    # when one live event reaches all fourteen
     event = _briefing(3)
-    await _deliver(hub, messages, event, 15)
+    await _deliver(hub, messages, event, 14)
     hub.announce(None)
     await asyncio.gather(*tasks)
-    # then it was executed once per operation (document, variables), not once per subscriber
+    # then it was executed once per (document, variables that shape the result), not once per
+    # subscriber: `after` only chooses the stream, so the two "without" groups shared one
     assert len(executions) == 3
     assert all(value is to_gql(event) for value in executions)
+    data = {op.rsplit("-", 1)[0]: json.loads(text)["payload"]["data"] for op, text in messages}
+    assert data["with"] == {"reloadBriefing": {"seq": 3, "caption": event.caption}}
+    assert data["without"] == data["without-5"] == {"reloadBriefing": {"seq": 3}}
     # and the narrower document got only its fields, in the legacy protocol's message shape
     narrow = [json.loads(text) for op, text in messages if op.startswith("narrow-")]
     assert len(narrow) == 5
@@ -217,6 +227,22 @@ async def test_given_subscribers_with_different_documents_or_variables_then_each
     assert {json.dumps(m["payload"]) for m in narrow} == {
         json.dumps({"data": {"reloadBriefing": {"seq": 3, "caption": event.caption}}})
     }
+
+
+def test_only_variables_below_the_subscription_field_shape_the_shared_result() -> None:
+    # given an operation whose variables are used as the stream's argument, in a directive on a
+    # nested field, and in a fragment
+    document = parse(
+        "subscription($a: Int, $c: Boolean!, $d: Boolean!, $e: Boolean!) {"
+        " reloadBriefing(after: $a) @include(if: $e) { ...F ... on Briefing { seq @include(if: $c) } } }"
+        " fragment F on Briefing { caption @skip(if: $d) }"
+    )
+    operation, fragment = document.definitions
+    assert isinstance(operation, OperationDefinitionNode) and isinstance(fragment, FragmentDefinitionNode)
+    # when the variables that can shape an event's result are told
+    shaping = fanout._shaping_variables(operation, {"F": fragment})
+    # then all but the stream's argument count
+    assert shaping == {"c", "d", "e"}
 
 
 @pytest.mark.asyncio
