@@ -41,9 +41,9 @@ CACHED_IMMUTABLE: Final = 1024
 class KeyReads:
     """Batched `_id` reads of one document class (one per class and event loop: see `key_reads`)."""
 
-    def __init__(self, document: type[Document], *, copies: bool, immutable: bool = False) -> None:
+    def __init__(self, document: type[Document], *, immutable: bool) -> None:
         self._document = document
-        self._copies = copies
+        self._copies = not immutable
         self._kept: OrderedDict[Hashable, Any] | None = OrderedDict() if immutable else None
         self._batches = Coalescer[tuple[Hashable, ...], dict[Hashable, Any]](
             flush=self._read, window=WINDOW_SECONDS, max_items=KEYS_PER_QUERY, max_in_flight=IN_FLIGHT
@@ -77,18 +77,18 @@ class KeyReads:
         return [document.model_copy() for document in documents] if self._copies else documents
 
 
-_readers: dict[tuple[int, type[Document], bool, bool], KeyReads] = {}
+_readers: dict[tuple[int, type[Document], bool], KeyReads] = {}
 
 
-def key_reads(document: type[Document], *, copies: bool = True, immutable: bool = False) -> KeyReads:
-    """The batched reader of `document` for the running event loop (keeping what it read when
-    `immutable`: documents that are never changed once stored)."""
-    key = (id(asyncio.get_running_loop()), document, copies, immutable)
+def key_reads(document: type[Document], *, immutable: bool = False) -> KeyReads:
+    """The batched reader of `document` for the running event loop: handing out copies, or, when
+    `immutable` (documents never changed once stored), sharing and keeping what it read."""
+    key = (id(asyncio.get_running_loop()), document, immutable)
     reader = _readers.get(key)
     if reader is None:
         if len(_readers) > 64:  # readers of loops that are gone (tests start one loop per test)
             _readers.clear()
-        reader = _readers[key] = KeyReads(document, copies=copies, immutable=immutable)
+        reader = _readers[key] = KeyReads(document, immutable=immutable)
     return reader
 
 
@@ -103,4 +103,4 @@ async def get_by_id(document: type[D], key: Hashable) -> D | None:
 async def get_immutable(document: type[D], keys: Sequence[Hashable]) -> list[D]:
     """The documents under `keys` (batched, missing ones left out), for documents never changed once
     stored: shared with other callers as they are, and the latest `CACHED_IMMUTABLE` read are kept."""
-    return await key_reads(document, copies=False, immutable=True).many(keys)
+    return await key_reads(document, immutable=True).many(keys)

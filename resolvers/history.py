@@ -63,8 +63,8 @@ async def briefings_of(*, request: BriefingRequest, after_seq: int = 0) -> list[
     found: list[Briefing] = []
     for start in range(0, len(seqs), KEYS_PER_READ):
         keys = [briefing_key(request_id=request_id, seq=seq) for seq in seqs[start : start + KEYS_PER_READ]]
-        found += await get_immutable(Briefing, keys)
-    return sorted(found, key=lambda briefing: briefing.seq)
+        found += await get_immutable(Briefing, keys)  # in key order, so in seq order
+    return found
 
 
 def _last_possible_seq(*, request: BriefingRequest) -> int:
