@@ -42,10 +42,11 @@ from graphql.language import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
-    Node,
     OperationDefinitionNode,
     SelectionNode,
     VariableNode,
+    Visitor,
+    visit,
 )
 from graphql.pyutils import AwaitableOrValue, is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -245,21 +246,14 @@ def _shaping_variables(
 ) -> frozenset[str]:
     """Names of the variables used anywhere in the operation but in its root fields' arguments
     (directives, nested arguments, fragments), which can change what an event executes to."""
-    found: set[str] = set()
-
-    def collect(node: Node) -> None:
-        for child in _children(node):
-            if isinstance(child, VariableNode):
-                found.add(child.name.value)
-            else:
-                collect(child)
+    found = _Variables()
 
     def root(selection: SelectionNode) -> None:
         for directive in selection.directives or ():
-            collect(directive)
+            visit(directive, found)
         if isinstance(selection, FieldNode):
             if selection.selection_set is not None:
-                collect(selection.selection_set)
+                visit(selection.selection_set, found)
         elif isinstance(selection, InlineFragmentNode):
             for inner in selection.selection_set.selections:
                 root(inner)
@@ -268,23 +262,25 @@ def _shaping_variables(
                 root(inner)
 
     for directive in operation.directives or ():
-        collect(directive)
+        visit(directive, found)
     for selection in operation.selection_set.selections:
         root(selection)
-    for fragment in fragments.values():  # a fragment spread below the root may use any of them
-        collect(fragment.selection_set)
-    return frozenset(found)
+    # every fragment counts whole: one spread at the root adds its fields' arguments too, which only shares less
+    for fragment in fragments.values():
+        visit(fragment.selection_set, found)
+    return frozenset(found.names)
 
 
-def _children(node: Node) -> list[Node]:
-    children: list[Node] = []
-    for key in node.keys:
-        value = getattr(node, key, None)
-        if isinstance(value, Node):
-            children.append(value)
-        elif isinstance(value, tuple | list):
-            children.extend(item for item in value if isinstance(item, Node))
-    return children
+class _Variables(Visitor):
+    """Collects the names of the variables a visited node uses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_: object) -> None:
+        """Note a variable."""
+        self.names.add(node.name.value)
 
 
 class _Ready(FanoutExecutionContext):

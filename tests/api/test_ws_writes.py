@@ -27,8 +27,8 @@ class _Peer:
 
 
 @pytest_asyncio.fixture
-async def connection() -> AsyncIterator[tuple[_Peer, asyncio.Transport, list[bytes]]]:
-    """A client transport connected to a real peer, with every real write it makes recorded."""
+async def connection() -> AsyncIterator[tuple[_Peer, CorkedTransport, list[bytes]]]:
+    """A corked client transport connected to a real peer, with every real write it makes recorded."""
     peer = _Peer()
     server = await asyncio.start_server(peer.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -42,7 +42,7 @@ async def connection() -> AsyncIterator[tuple[_Peer, asyncio.Transport, list[byt
         real_write(data)
 
     transport.write = recorded  # type: ignore[method-assign]
-    yield peer, transport, writes
+    yield peer, CorkedTransport(transport, loop=loop), writes
     transport.close()
     server.close()
     await server.wait_closed()
@@ -50,10 +50,9 @@ async def connection() -> AsyncIterator[tuple[_Peer, asyncio.Transport, list[byt
 
 @pytest.mark.asyncio
 async def test_frames_written_in_one_loop_step_go_out_in_one_write_in_order(
-    connection: tuple[_Peer, asyncio.Transport, list[bytes]],
+    connection: tuple[_Peer, CorkedTransport, list[bytes]],
 ) -> None:
-    peer, transport, writes = connection
-    corked = CorkedTransport(transport, loop=asyncio.get_running_loop())
+    peer, corked, writes = connection
     # when ten frames are written in one step of the event loop
     for index in range(10):
         corked.write(f"frame{index};".encode())
@@ -68,10 +67,9 @@ async def test_frames_written_in_one_loop_step_go_out_in_one_write_in_order(
 
 @pytest.mark.asyncio
 async def test_close_writes_what_was_gathered_before_closing(
-    connection: tuple[_Peer, asyncio.Transport, list[bytes]],
+    connection: tuple[_Peer, CorkedTransport, list[bytes]],
 ) -> None:
-    peer, transport, _ = connection
-    corked = CorkedTransport(transport, loop=asyncio.get_running_loop())
+    peer, corked, _ = connection
     # when a frame is written and the connection closed in the same step
     corked.write(b"last words")
     corked.close()
@@ -82,10 +80,9 @@ async def test_close_writes_what_was_gathered_before_closing(
 
 @pytest.mark.asyncio
 async def test_writes_of_separate_steps_go_out_separately(
-    connection: tuple[_Peer, asyncio.Transport, list[bytes]],
+    connection: tuple[_Peer, CorkedTransport, list[bytes]],
 ) -> None:
-    _, transport, writes = connection
-    corked = CorkedTransport(transport, loop=asyncio.get_running_loop())
+    _, corked, writes = connection
     # when frames are written in two steps of the event loop
     corked.write(b"one")
     await asyncio.sleep(0)
@@ -97,10 +94,9 @@ async def test_writes_of_separate_steps_go_out_separately(
 
 @pytest.mark.asyncio
 async def test_a_burst_larger_than_the_flush_size_reaches_the_transport_at_once(
-    connection: tuple[_Peer, asyncio.Transport, list[bytes]],
+    connection: tuple[_Peer, CorkedTransport, list[bytes]],
 ) -> None:
-    _, transport, writes = connection
-    corked = CorkedTransport(transport, loop=asyncio.get_running_loop())
+    _, corked, writes = connection
     # when one step writes more than FLUSH_BYTES (a long replay sent without waiting)
     chunk = b"x" * 4096
     for _ in range(FLUSH_BYTES // len(chunk)):
