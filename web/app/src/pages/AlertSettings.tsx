@@ -63,6 +63,10 @@ function RuleForm({ count, cameraIds, cameraName }: { count: number; cameraIds: 
   const [added, setAdded] = useState(false);
 
   const needsThreshold = kind === "OCCUPANCY" || kind === "ENTRIES";
+  // A zone belongs to a camera: a zone rule has no "every camera" choice and starts on the first
+  // camera, even when the cameras arrive after the kind was picked.
+  const zoneKind = kind === "ZONE_EMPTY";
+  const camera = zoneKind && cameraId === "" ? (cameraIds[0] ?? "") : cameraId;
   const fieldError = (field: string) => (error && error.field === field ? shown(t, error) : null);
   const general = error && !RULE_FIELDS.includes(error.field ?? "") ? shown(t, error) : null;
   const full = count >= MAX_RULES;
@@ -70,8 +74,6 @@ function RuleForm({ count, cameraIds, cameraName }: { count: number; cameraIds: 
   const pickKind = (next: AlertKind) => {
     setKind(next);
     setError(null);
-    // A zone belongs to a camera: an "every camera" zone rule cannot be.
-    if (next === "ZONE_EMPTY" && cameraId === "" && cameraIds[0]) setCameraId(cameraIds[0]);
   };
 
   const submit = async (event: FormEvent) => {
@@ -85,9 +87,9 @@ function RuleForm({ count, cameraIds, cameraName }: { count: number; cameraIds: 
     const input: AlertRuleInput = {
       kind,
       seconds: Number(amount) * (unit === "min" ? 60 : 1),
-      cameraId: cameraId || null,
+      cameraId: camera || null,
       threshold: needsThreshold && threshold.trim() !== "" ? Number(threshold) : null,
-      zoneId: kind === "ZONE_EMPTY" ? zoneId.trim() || null : null,
+      zoneId: zoneKind ? zoneId.trim() || null : null,
       label: kind === "OCCUPANCY" && label ? label : null,
       enabled: true,
     };
@@ -117,8 +119,8 @@ function RuleForm({ count, cameraIds, cameraName }: { count: number; cameraIds: 
       </Field>
       <Field label={t("camera")} error={fieldError("cameraId")}>
         {(props) => (
-          <select {...props} name="ruleCamera" value={cameraId} onChange={(e) => setCameraId(e.target.value)}>
-            <option value="">{t("allCameras")}</option>
+          <select {...props} name="ruleCamera" value={camera} onChange={(e) => setCameraId(e.target.value)}>
+            {!zoneKind && <option value="">{t("allCameras")}</option>}
             {cameraIds.map((id) => (
               <option key={id} value={id}>
                 {cameraName(id)}
@@ -143,7 +145,7 @@ function RuleForm({ count, cameraIds, cameraName }: { count: number; cameraIds: 
           )}
         </Field>
       )}
-      {kind === "ZONE_EMPTY" && (
+      {zoneKind && (
         <Field label={t("zone")} hint={t("zoneHint")} error={fieldError("zoneId")}>
           {(props) => <input {...props} name="zoneId" value={zoneId} maxLength={64} onChange={(e) => setZoneId(e.target.value)} />}
         </Field>
