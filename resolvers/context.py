@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from briefings.events import Inbound, event_hub
 from core.events import EventHub
 from core.leases import SubscriptionLeases
+from core.openings import Openings
 from core.ratelimit import LoginBackoff
 from core.security import PasswordService
 from core.settings import Settings
@@ -24,6 +24,9 @@ STREAM_OPENINGS_AT_ONCE = 16
 """Streams of this process opening (reading their request, registering, replaying) at once. When a
 thousand sockets reconnect together, the rest wait their turn, so that the event loop keeps up with
 handshakes and acknowledgements (cheap) rather than queueing them behind a thousand replays."""
+
+HANDSHAKES_FIRST_MAX_WAIT_SECONDS = 2.0
+"""How long a new subscription waits for the process's pending WebSocket handshakes (`core.openings`)."""
 
 
 @dataclass
@@ -38,7 +41,9 @@ class Services:
     login_backoff: LoginBackoff
     leases: SubscriptionLeases
     llm: LLMClient | None
-    openings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STREAM_OPENINGS_AT_ONCE))
+    openings: Openings = field(
+        default_factory=lambda: Openings(at_once=STREAM_OPENINGS_AT_ONCE, max_wait=HANDSHAKES_FIRST_MAX_WAIT_SECONDS)
+    )
 
     @classmethod
     def build(cls, *, settings: Settings, redis: ArqRedis, cameras: CameraRegistry) -> Services:

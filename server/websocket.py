@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -145,6 +145,25 @@ def _watch_token(view: object, context: Context, websocket: AsyncWebSocketAdapte
     return revocations.watch(digest=context.token_hash, expires_at=expires_at, on_revoked=close)
 
 
+@contextlib.contextmanager
+def _pending_handshake(context: Context) -> Iterator[None]:
+    """A `connection_init` being answered: new subscriptions of the process wait for it (`core.openings`).
+
+    Counted from the `connection_init` on, not from the upgrade: a socket that never sends one must
+    not hold every other subscription back until its init timeout."""
+    handshake = context.services.openings.handshake()
+    try:
+        yield
+    finally:
+        handshake.done()
+
+
+async def _after_handshakes(context: Context) -> None:
+    """Before a subscription starts: let the process's pending handshakes be answered first
+    (`core.openings`; in a reconnect storm every socket is acknowledged before the replays begin)."""
+    await context.services.openings.after_handshakes()
+
+
 # --- the handlers -----------------------------------------------------------------------------------
 
 
@@ -158,10 +177,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "subscribe":
+            await _after_handshakes(self.context)
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: TransportInit) -> None:
-        await super().handle_connection_init(message)
+        with _pending_handshake(self.context):
+            await super().handle_connection_init(message)
         if self.connection_acknowledged and self._unwatch is None:
             self._unwatch = _watch_token(self.view, self.context, self.websocket)
 
@@ -209,6 +231,8 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         if problem is not None:
             await self.websocket.close(code=BAD_MESSAGE, reason=problem)
             return
+        if message["type"] == "start":
+            await _after_handshakes(self.context)
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: LegacyInit) -> None:
@@ -224,16 +248,17 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(code=BAD_MESSAGE, reason="Invalid connection init payload")
             return
         self.context.connection_params = payload
-        try:
-            ack = await self.view.on_ws_connect(self.context)
-        except ConnectionRejectionError as rejected:
-            await self.send_message({"type": "connection_error", "payload": rejected.payload})
-            await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
-            return
-        if isinstance(ack, UnsetType) or ack is None:
-            await self.send_message({"type": "connection_ack"})
-        else:
-            await self.send_message({"type": "connection_ack", "payload": ack})
+        with _pending_handshake(self.context):
+            try:
+                ack = await self.view.on_ws_connect(self.context)
+            except ConnectionRejectionError as rejected:
+                await self.send_message({"type": "connection_error", "payload": rejected.payload})
+                await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+                return
+            if isinstance(ack, UnsetType) or ack is None:
+                await self.send_message({"type": "connection_ack"})
+            else:
+                await self.send_message({"type": "connection_ack", "payload": ack})
         self.connection_acknowledged = True
         self._unwatch = _watch_token(self.view, self.context, self.websocket)
         if self.keep_alive:
