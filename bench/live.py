@@ -71,8 +71,16 @@ class Child:
 
 
 def keep_logs(children: Sequence[Child]) -> None:
-    """Print each child's problems; when any logged a traceback, copy the logs somewhere that stays."""
-    kept: Path | None = None
+    """Print each child's problems; when any logged a traceback, copy the logs somewhere that stays.
+
+    ``BENCH_KEEP_LOGS=<folder>`` keeps every child's log there in any case (for example with
+    ``BRIEFING_SLOW_QUERY_MS`` set, to read the slow store commands of a run)."""
+    wanted = os.environ.get("BENCH_KEEP_LOGS")
+    kept: Path | None = Path(wanted) if wanted else None
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+        for child in children:
+            shutil.copy(child.log, kept / child.log.name)
     for child in children:
         problems = child.problems()
         if problems:
