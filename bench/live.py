@@ -91,7 +91,7 @@ def keep_logs(children: Sequence[Child]) -> None:
             kept = kept or Path(tempfile.mkdtemp(prefix="bench-logs-"))
             shutil.copy(child.log, kept / child.log.name)
     if kept is not None:
-        print(f"logs with tracebacks kept in {kept}")
+        print(f"logs kept in {kept}")
 
 
 def spawn(name: str, args: list[str], env: dict[str, str], scratch: Path) -> Child:

@@ -151,7 +151,9 @@ class TickEngine:
         stored = await self.store.insert(briefing)
         if stored is None or watched is None or movement is None:
             return stored, None
-        await _count_visitors(request=request, movement=movement)
+        increments = _visitor_increments(movement)
+        if increments:
+            await self.store.count_visitors(request_id=doc_id(request), increments=increments)
         return stored, Totals.of(watched)
 
     async def _watched(self, *, camera_id: str) -> WatchState | None:
@@ -255,12 +257,11 @@ def _movement(
     return movement, said
 
 
-async def _count_visitors(*, request: BriefingRequest, movement: Movement) -> None:
-    """Add a stored briefing's entries and completed stays to its request (rare: a write only when
-    someone came in or left)."""
+def _visitor_increments(movement: Movement) -> dict[str, float]:
+    """What a stored briefing adds to its request: entries per label and completed stays (`$inc`
+    fields; empty, so no write, unless someone came in or left)."""
     increments: dict[str, float] = {f"visitors.{label}": n for label, n in movement.entered.items() if n > 0}
     if movement.dwell_visits > 0:
         increments["dwell_seconds"] = movement.dwell_seconds
         increments["dwell_visits"] = movement.dwell_visits
-    if increments:
-        await BriefingRequest.get_pymongo_collection().update_one({"_id": request.id}, {"$inc": increments})
+    return increments

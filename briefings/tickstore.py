@@ -8,7 +8,10 @@ Ticks due together (one worker runs them as concurrent tasks) share their round 
   unreachable (so a missed end flag cannot outlive an outage);
 * **store**: one `insert_many(ordered=False)` for every briefing (a duplicate key from an arq
   retry is not an error: that briefing is read back);
-* **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue.
+* **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue;
+* **visitors**: one unordered bulk write of every request's `$inc` of entries and stays (the
+  requests watching one camera all count the person who just came in: one write each, serialised
+  by the store's single writer, made the ticks due behind them late).
 
 Skipped slots cost no write of their own: each briefing carries how many slots were skipped just
 before it (`skipped_before`).
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 from beanie import PydanticObjectId
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from briefings.events import BriefingAnnounced, queue_announce
@@ -71,6 +75,9 @@ class TickStore:
         self._loads = Coalescer[str, Loaded](flush=self._load_many, window=window)
         self._inserts = Coalescer[Briefing, Briefing | None](flush=self._insert_many, window=window)
         self._finishes = Coalescer[Finish, None](flush=self._finish_many, window=window)
+        self._visitors = Coalescer[tuple[PydanticObjectId, dict[str, float]], None](
+            flush=self._count_many, window=window
+        )
 
     async def load(self, request_id: str) -> Loaded:
         """The request of a tick, its end flag and its chain position."""
@@ -83,6 +90,10 @@ class TickStore:
     async def finish(self, finish: Finish) -> None:
         """Announce a stored briefing and queue the next tick."""
         await self._finishes.submit(finish)
+
+    async def count_visitors(self, *, request_id: PydanticObjectId, increments: dict[str, float]) -> None:
+        """Add a stored briefing's entries and completed stays (`$inc` fields) to its request."""
+        await self._visitors.submit((request_id, increments))
 
     def forget(self) -> None:
         """Drop every cached request (Redis was unreachable: end flags may have been missed)."""
@@ -142,6 +153,11 @@ class TickStore:
         for index in duplicates:  # an arq retry: the first run stored it
             results[index] = await Briefing.get(briefings[index].id)
         return results
+
+    async def _count_many(self, counts: list[tuple[PydanticObjectId, dict[str, float]]]) -> Sequence[None]:
+        updates = [UpdateOne({"_id": request_id}, {"$inc": increments}) for request_id, increments in counts]
+        await BriefingRequest.get_pymongo_collection().bulk_write(updates, ordered=False)
+        return [None] * len(counts)
 
     async def _finish_many(self, finishes: list[Finish]) -> Sequence[None]:
         async with self._arq.pipeline(transaction=False) as pipe:

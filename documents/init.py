@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient, IndexModel
+from pymongo.monitoring import CommandListener
 from pymongo.uri_parser import parse_uri
 
 from documents.alerts import ALERT_DOCUMENTS
@@ -13,11 +16,14 @@ from documents.slowlog import SlowCommands
 DEFAULT_DATABASE = "briefing"
 
 
-async def connect_documents(*, mongodb_uri: str, slow_query_ms: float = 0) -> AsyncMongoClient[dict[str, object]]:
+async def connect_documents(
+    *, mongodb_uri: str, slow_query_ms: float = 0, listeners: Sequence[CommandListener] = ()
+) -> AsyncMongoClient[dict[str, object]]:
     """Open a client, initialise every document class, create missing indexes, return the client.
 
-    With `slow_query_ms` above 0, commands slower than that are logged (`documents.slowlog`)."""
-    listeners = [SlowCommands(threshold_ms=slow_query_ms)] if slow_query_ms > 0 else []
+    With `slow_query_ms` above 0, commands slower than that are logged (`documents.slowlog`);
+    `listeners` also see every command of the client."""
+    listeners = [*listeners, *([SlowCommands(threshold_ms=slow_query_ms)] if slow_query_ms > 0 else [])]
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=listeners
     )

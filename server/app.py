@@ -21,6 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from briefings.schedule import worker_alive
+from core.runtime import tune_garbage_collector
 from core.security import TokenRevocations
 from core.settings import Settings
 from documents import User, connect_documents
@@ -35,7 +36,6 @@ from server.graphql_http import GraphQLOverHTTP
 from server.legacy import legacy_routes
 from server.limits import BodySizeLimit
 from server.observability import RequestContext, metrics_routes
-from server.runtime import tune_garbage_collector
 from server.webapp import webapp_routes
 from server.websocket import GraphQLWSHandler, SocketContext, TransportWSHandler
 

@@ -29,6 +29,7 @@ from briefings.tick import TickEngine
 from briefings.tickstore import TickStore
 from briefings.watch import WatchReader
 from core import logs, metrics
+from core.runtime import tune_garbage_collector
 from core.settings import Settings
 from core.time import utcnow
 from documents import connect_documents
@@ -230,6 +231,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         ctx["reconciler"] = asyncio.create_task(
             reconcile_forever(arq=ctx["redis"], every=settings.reconcile_interval_seconds)
         )
+        tune_garbage_collector()  # start-up's heap (PyTorch, the detector) is never scanned again
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         reconciler = ctx.get("reconciler")

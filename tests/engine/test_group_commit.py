@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from arq import create_pool, func
 from arq.connections import ArqRedis, RedisSettings
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from briefings.lifecycle import end_request
 from briefings.schedule import TICK_FUNCTION, enqueue_tick, enqueue_ticks, expected_ticks
@@ -80,6 +80,42 @@ async def test_a_batch_of_inserts_keeps_a_retried_briefing_and_stores_the_others
     # then the retry gets the briefing stored first, and the others are stored once each
     assert [r.caption if r else None for r in results] == ["stored by the first run", "second", "third"]
     assert await Briefing.find_all().count() == 3
+
+
+@pytest.mark.asyncio
+async def test_visitors_counted_together_go_out_in_one_write_and_add_up_per_request(
+    arq: ArqRedis, mongo_url: str
+) -> None:
+    # given two requests watching the same camera, and a store client whose update commands are counted
+    updates: list[int] = []
+
+    class Updates(monitoring.CommandListener):
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name == "update" and event.command.get("update") == "requests":
+                updates.append(len(event.command.get("updates", ())))
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+        def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+    client = await connect_documents(mongodb_uri=mongo_url, listeners=[Updates()])
+    first, second = await _requests(2)
+    store = TickStore(arq=arq, window=0.05, ttl=10)
+    # when the ticks of one moment count a visitor each (and one also a finished stay)
+    await asyncio.gather(
+        store.count_visitors(request_id=first.id, increments={"visitors.male": 1}),  # type: ignore[arg-type]
+        store.count_visitors(
+            request_id=second.id,  # type: ignore[arg-type]
+            increments={"visitors.female": 1, "dwell_seconds": 30.0, "dwell_visits": 1},
+        ),
+    )
+    await store.count_visitors(request_id=first.id, increments={"visitors.male": 2})  # type: ignore[arg-type]
+    # then the first moment was one command with both updates, and every count landed on its request
+    assert updates[:2] == [2, 1]
+    stored = {r.id: r for r in await BriefingRequest.find_all().to_list()}
+    assert stored[first.id].visitors == {"male": 3}
+    assert stored[second.id].visitors == {"female": 1}
+    assert (stored[second.id].dwell_seconds, stored[second.id].dwell_visits) == (30.0, 1)
+    await client.close()
 
 
 @pytest.mark.asyncio
