@@ -8,6 +8,7 @@ least once, so each step tolerates having been done before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ from language.llm import LLMClient
 log = logging.getLogger("briefing.tick")
 RECHECK_AFTER = timedelta(seconds=1)
 CUSTOM_TTL_SECONDS = 5.0
+CUSTOM_STALE_SECONDS = 15.0
 WANT_WATCH_SECONDS = 15.0
 
 
@@ -73,6 +75,8 @@ class TickEngine:
     want_watch: Callable[[str, float], None] | None = None
     """Asks for a camera to be watched until a Unix time (the worker's watcher supervisor)."""
     _customs: dict[PydanticObjectId, tuple[float, list[str]]] = field(default_factory=dict)
+    _refreshing: set[PydanticObjectId] = field(default_factory=set)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self, *, request_id: str, seq: int, started: datetime | None = None, first_try: bool = True) -> str:
         """Run tick `seq` of the request; returns what happened (for logs and tests).
@@ -164,15 +168,44 @@ class TickEngine:
         return state if state is not None and state.fresh_at(utcnow()) else None
 
     async def _custom(self, *, owner_id: PydanticObjectId) -> list[str]:
-        """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker."""
+        """The owner's caption instructions, read at most every CUSTOM_TTL seconds per worker.
+
+        Up to CUSTOM_STALE_SECONDS old they are used as they are and re-read off the tick's path
+        (a store read that takes a moment under load must not make the tick late); older, or never
+        read, they are read before the caption is written."""
         clock = time.monotonic()
         cached = self._customs.get(owner_id)
-        if cached is not None and clock - cached[0] < CUSTOM_TTL_SECONDS:
+        age = clock - cached[0] if cached is not None else float("inf")
+        if cached is not None and age < CUSTOM_TTL_SECONDS:
             return cached[1]
+        if cached is not None and age < CUSTOM_STALE_SECONDS:
+            self._refresh_custom_later(owner_id)
+            return cached[1]
+        return await self._read_custom(owner_id)
+
+    async def _read_custom(self, owner_id: PydanticObjectId) -> list[str]:
+        clock = time.monotonic()
         owner = await get_by_id(User, owner_id)  # batched with the other ticks due now
         custom = list(owner.custom) if owner is not None else []
         self._customs[owner_id] = (clock, custom)
         return custom
+
+    def _refresh_custom_later(self, owner_id: PydanticObjectId) -> None:
+        if owner_id in self._refreshing:
+            return
+        self._refreshing.add(owner_id)
+
+        async def refresh() -> None:
+            try:
+                await self._read_custom(owner_id)
+            except Exception as error:  # the next tick tries again
+                log.warning("re-reading the instructions of %s failed: %s", owner_id, error)
+            finally:
+                self._refreshing.discard(owner_id)
+
+        task = asyncio.create_task(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _compose(
         self,

@@ -3,9 +3,10 @@
 Ticks due together (one worker runs them as concurrent tasks) share their round trips:
 
 * **load**: one `MGET` of every tick's chain position and end flag; the requests themselves come
-  from a worker-side cache (their schedule never changes) that is re-read from the store at most
-  every `ttl` seconds per request, and dropped when Redis says the request ended or when Redis was
-  unreachable (so a missed end flag cannot outlive an outage);
+  from a worker-side cache (their schedule never changes) that is re-read from the store in the
+  background every `ttl` seconds per request (only a request the worker has not seen yet is read on
+  the tick's path), and dropped when Redis says the request ended or when Redis was unreachable (so
+  a missed end flag cannot outlive an outage);
 * **store**: one `insert_many(ordered=False)` for every briefing (a duplicate key from an arq
   retry is not an error: that briefing is read back);
 * **finish**: one pipeline of every announcement (`XADD`) and every next-tick enqueue;
@@ -72,6 +73,8 @@ class TickStore:
         self._arq = arq
         self._ttl = ttl
         self._requests: dict[str, tuple[float, BriefingRequest]] = {}
+        self._refreshing: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._loads = Coalescer[str, Loaded](flush=self._load_many, window=window)
         self._inserts = Coalescer[Briefing, Briefing | None](flush=self._insert_many, window=window)
         self._finishes = Coalescer[Finish, None](flush=self._finish_many, window=window)
@@ -113,13 +116,10 @@ class TickStore:
             self.forget()
             raise
         now = time.monotonic()
-        stale = sorted({rid for rid in request_ids if self._age(rid, now=now) >= self._ttl})
-        fresh = await asyncio.gather(*(BriefingRequest.get(PydanticObjectId(rid)) for rid in stale))
-        for request_id, request in zip(stale, fresh, strict=True):
-            if request is not None and request.status == RequestStatus.ACTIVE:
-                self._requests[request_id] = (now, request)
-            else:
-                self._requests.pop(request_id, None)
+        stale = {rid for rid in request_ids if self._age(rid, now=now) >= self._ttl}
+        unknown = sorted(rid for rid in stale if rid not in self._requests)
+        await self._refresh(unknown)  # a request this worker never saw is read before its tick runs
+        self._refresh_later(sorted(stale.difference(unknown)))
         loaded: list[Loaded] = []
         for i, request_id in enumerate(request_ids):
             expected, ended, totals = values[3 * i : 3 * i + 3]
@@ -135,6 +135,38 @@ class TickStore:
                 )
             )
         return loaded
+
+    async def _refresh(self, request_ids: Sequence[str]) -> None:
+        if not request_ids:
+            return
+        now = time.monotonic()
+        fresh = await asyncio.gather(*(BriefingRequest.get(PydanticObjectId(rid)) for rid in request_ids))
+        for request_id, request in zip(request_ids, fresh, strict=True):
+            if request is not None and request.status == RequestStatus.ACTIVE:
+                self._requests[request_id] = (now, request)
+            else:
+                self._requests.pop(request_id, None)
+
+    def _refresh_later(self, request_ids: Sequence[str]) -> None:
+        """Re-read cached requests off the tick's path: a store read that takes a moment under load
+        must not make the tick late, and what it can change is only a missed end (which Redis
+        announces anyway), caught by the next tick."""
+        wanted = [rid for rid in request_ids if rid not in self._refreshing]
+        if not wanted:
+            return
+        self._refreshing.update(wanted)
+
+        async def refresh() -> None:
+            try:
+                await self._refresh(wanted)
+            except Exception as error:  # the next tick tries again
+                log.warning("re-reading %d cached requests failed: %s", len(wanted), error)
+            finally:
+                self._refreshing.difference_update(wanted)
+
+        task = asyncio.create_task(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _age(self, request_id: str, *, now: float) -> float:
         cached = self._requests.get(request_id)

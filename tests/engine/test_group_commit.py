@@ -134,6 +134,26 @@ async def test_ticks_loaded_together_share_one_read_and_see_an_end_at_once(arq: 
 
 
 @pytest.mark.asyncio
+async def test_a_cached_request_past_its_ttl_is_served_at_once_and_re_read_off_the_ticks_path(arq: ArqRedis) -> None:
+    # given a request a worker has cached, with a cache that is always stale
+    (request,) = await _requests(1)
+    store = TickStore(arq=arq, window=0.01, ttl=0)
+    assert (await store.load(str(request.id))).request is not None
+    # when the store says it ended without the Redis flag (as a missed flag would leave it)
+    await BriefingRequest.get_pymongo_collection().update_one(
+        {"_id": request.id}, {"$set": {"status": RequestStatus.ENDED.value}}
+    )
+    # then the next tick still gets the cached request without waiting for the store ...
+    assert (await store.load(str(request.id))).request is not None
+    # ... and a tick after the background re-read no longer does
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if (await store.load(str(request.id))).request is None:
+            break
+    assert (await store.load(str(request.id))).request is None
+
+
+@pytest.mark.asyncio
 async def test_queueing_ticks_in_one_call_is_idempotent_and_remembers_the_chain(arq: ArqRedis) -> None:
     # given two requests
     first, second = await _requests(2)
