@@ -239,6 +239,23 @@ def late_by_second(
     return dict(sorted(counts.items()))
 
 
+def late_by_request(
+    owners: Sequence[Owner], rows: dict[str, list[tuple[int, float]]], t0: float, t1: float, *, over: float
+) -> list[tuple[str, int, float]]:
+    """(owner, ticks due in [t0, t1) stored more than `over` s late, their median lateness in ms), the
+    most affected first: one request late in every tick reads differently from a moment of load."""
+    found: list[tuple[str, int, float]] = []
+    for owner in owners:
+        late = sorted(
+            created - owner.due(seq)
+            for seq, created in rows.get(owner.request_id, [])
+            if t0 <= owner.due(seq) < t1 and created - owner.due(seq) > over
+        )
+        if late:
+            found.append((owner.name, len(late), late[len(late) // 2] * 1e3))
+    return sorted(found, key=lambda item: -item[1])
+
+
 def continuity(sub: Subscriber, rows: dict[str, list[tuple[int, float]]]) -> str | None:
     """None when the subscriber got exactly the stored seqs from its first to its last; else what is wrong."""
     got = sub.snapshot  # what it had received when the window closed: all of it is stored by then
@@ -387,6 +404,12 @@ async def run(
                 f"(API listening at +{listening - killed:.1f} s, storm at +{storm - killed:.1f} s): "
                 + (", ".join(f"+{second} s: {n}" for second, n in late_seconds.items()) or "none")
             )
+            by_request = late_by_request(owners, rows, base0, end_window, over=over)
+            if by_request:
+                print(
+                    "  requests with ticks stored over the goal late (baseline to the end): "
+                    + ", ".join(f"{name} {n} (median {ms:.0f} ms)" for name, n, ms in by_request[:5])
+                )
             print(f"delivery lateness (receive - due) of live briefings after the storm {ms_summary(live)}")
             print(f"CPU cores busy during the storm: {cpu}")
             worst = max(from_began) if len(from_began) == m else math.inf

@@ -87,21 +87,25 @@ class ResilientWorker(Worker):
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="wake-listener")
         try:
+            polled_at = time.time()  # arq's poll reads the jobs due by a moment no earlier than this
             await super()._poll_iteration()
-            await self._sleep()
+            await self._sleep(polled_at=polled_at)
         except (RedisError, OSError) as error:
             if self._on_redis_lost is not None:
                 self._on_redis_lost()
             log.warning("Redis unavailable (%s); polling again in %.0f s", error, _REDIS_RETRY_SECONDS)
             await asyncio.sleep(_REDIS_RETRY_SECONDS)
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, *, polled_at: float) -> None:
         now = time.time()
         if self.job_counter >= self.max_jobs:
             delay = self._idle_check  # full: a finishing job wakes us (_release_sem_dec_counter_on_complete)
         else:
+            # The earliest job the poll did not see: due after the poll's moment, not after now. A job
+            # that fell due between the two (the poll's own round trips) was otherwise slept past, until
+            # the next job: the tick that happens to follow a gap in the schedule started that gap late.
             upcoming = await self.pool.zrangebyscore(
-                self.queue_name, min=f"({int(now * 1000)}", max="+inf", start=0, num=1, withscores=True
+                self.queue_name, min=f"({int(polled_at * 1000)}", max="+inf", start=0, num=1, withscores=True
             )
             delay = min(self._idle_check, upcoming[0][1] / 1000 - now) if upcoming else self._idle_check
         if delay <= 0:

@@ -206,6 +206,26 @@ async def test_an_idle_worker_sleeps_and_wakes_for_a_tick_queued_sooner(arq: Arq
         private.stop()
 
 
+@pytest.mark.asyncio
+async def test_a_job_that_fell_due_during_the_poll_is_not_slept_past(mongo_url: str) -> None:
+    # given a worker alone on its own Redis, whose queue holds a job that fell due after its last
+    # poll read the queue (the poll's own round trips), and the next job only 30 s later
+    private = start_redis()
+    pool = await create_pool(RedisSettings.from_dsn(private.url))
+    settings = Settings(_env_file=None, mongodb_uri=mongo_url, redis_url=private.url, worker_idle_check_seconds=60)
+    worker = build_worker(settings, handle_signals=False, redis_pool=pool)
+    try:
+        now = time.time()
+        await pool.zadd(worker.queue_name, {"fell-due": int((now - 0.1) * 1000), "later": int((now + 30) * 1000)})
+        # when it goes to sleep after a poll that began before that job was due
+        sleeping = worker._sleep(polled_at=now - 0.3)  # type: ignore[attr-defined]
+        # then it does not sleep at all: the next poll claims the job at once
+        await asyncio.wait_for(sleeping, timeout=2)
+    finally:
+        await pool.aclose()
+        private.stop()
+
+
 def _calls(info: dict[str, object], command: str) -> int:
     stats = info.get(f"cmdstat_{command}")
     return int(stats["calls"]) if isinstance(stats, dict) else 0
