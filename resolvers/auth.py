@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import weakref
@@ -25,6 +26,7 @@ from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_l
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 WRONG_CREDENTIALS = "Wrong username or password"
+log = logging.getLogger("briefing.auth")
 _TOUCH_EVERY = timedelta(minutes=1)
 _login_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -156,6 +158,25 @@ _touched: dict[str, float] = {}  # token digest -> monotonic time this process l
 _TOUCHED_MAX = 10_000
 
 
+_touches: set[asyncio.Task[None]] = set()
+
+
+def _touch_later(*, session_id: object, at: datetime) -> None:
+    """Write a session's `last_used_at` off the request's path: after an API restart the first
+    socket of every user would otherwise wait for its write, queued behind the others' on a store
+    that serialises writes, before its `connection_ack`. The idle expiry it feeds counts in hours."""
+
+    async def touch() -> None:
+        try:
+            await Session.find_one(Session.id == session_id).update({"$set": {"last_used_at": at}})
+        except Exception as error:  # the next use after _TOUCH_EVERY writes it again
+            log.warning("could not record the use of a session: %s", error)
+
+    task = asyncio.create_task(touch())
+    _touches.add(task)
+    task.add_done_callback(_touches.discard)
+
+
 def _first_touch(digest: str) -> bool:
     """Whether this process should write the session's `last_used_at` now: once per `_TOUCH_EVERY` per
     token, however many of its sockets connect at once (twenty sockets of one user reconnecting after
@@ -188,7 +209,7 @@ async def authenticate_session(*, services: Services, authorization: str | None)
     if user is None:
         return None
     if now - as_utc(session.last_used_at) >= _TOUCH_EVERY and _first_touch(digest):
-        await Session.find_one(Session.id == session.id).update({"$set": {"last_used_at": now}})
+        _touch_later(session_id=session.id, at=now)
     logs.bind(user_id=str(user.id))  # this request's (or connection's) log lines name the user
     return SignedIn(user=user, token_hash=digest, expires_at=as_utc(session.expires_at))
 
