@@ -65,6 +65,10 @@ def totals_key(request_id: str) -> str:
     return f"briefing:watch:totals:{request_id}"
 
 
+FRESH_SECONDS = 1.0
+"""How old a watched frame a tick may take its counts from (its `capturedAt` says how old it is)."""
+
+
 class WatchState(BaseModel):
     """One watched frame: people in view per label, counters since the watcher's checkpoint began,
     and people per zone and label. `error` is set (and the counts are empty) for an unreadable frame."""
@@ -84,9 +88,14 @@ class WatchState(BaseModel):
     error: str | None = None
 
     def fresh_at(self, now: datetime) -> bool:
-        """Whether a tick at `now` may use this frame: at most two frames old."""
+        """Whether a tick at `now` may use this frame: at most `FRESH_SECONDS` (or two frames, at a
+        rate slower than that) old.
+
+        A watcher that falls a few frames behind under load still stands for the moment better than
+        the alternative: the tick's own inference waits behind the watcher's on the one inference
+        thread (up to a second at 200 briefings a second), and adds to what made the watcher late."""
         age = (as_utc(now) - as_utc(self.at)).total_seconds()
-        return self.error is None and age <= 2.0 / self.fps + 0.05
+        return self.error is None and age <= max(FRESH_SECONDS, 2.0 / self.fps + 0.05)
 
 
 class Totals(BaseModel):
