@@ -139,9 +139,16 @@ class EventHub(Generic[E]):
         """Register a subscriber; events announced from now on reach its queue."""
         tail = self._tails.get(request_id)
         if tail is None:
-            tail = _Tail[E](request_id=request_id, last_id=await self._current_id(request_id))
-            self._tails[request_id] = tail
-            tail.task = asyncio.create_task(self._run(tail), name=f"tail:{request_id}")
+            last_id = await self._current_id(request_id)
+            # Subscribers of a request arriving together (sockets reconnecting after an API restart)
+            # each found no tail before the read above: the first to come back starts it, the others
+            # join it. Each starting its own left all but the last tail unreachable by `unsubscribe`,
+            # reading the stream for ever for subscribers long gone.
+            tail = self._tails.get(request_id)
+            if tail is None:
+                tail = _Tail[E](request_id=request_id, last_id=last_id)
+                self._tails[request_id] = tail
+                tail.task = asyncio.create_task(self._run(tail), name=f"tail:{request_id}")
         sub = Subscription[E](request_id=request_id, size=self._queue_size)
         tail.subscribers.add(sub)
         return sub
