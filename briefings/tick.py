@@ -8,7 +8,6 @@ least once, so each step tolerates having been done before.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from briefings.watch import (
     watchable,
 )
 from core import logs, metrics
+from core.background import Background
 from core.settings import Settings
 from core.time import as_utc, utcnow
 from documents import (
@@ -75,8 +75,7 @@ class TickEngine:
     want_watch: Callable[[str, float], None] | None = None
     """Asks for a camera to be watched until a Unix time (the worker's watcher supervisor)."""
     _customs: dict[PydanticObjectId, tuple[float, list[str]]] = field(default_factory=dict)
-    _refreshing: set[PydanticObjectId] = field(default_factory=set)
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _background: Background[PydanticObjectId] = field(default_factory=Background)
 
     async def run(self, *, request_id: str, seq: int, started: datetime | None = None, first_try: bool = True) -> str:
         """Run tick `seq` of the request; returns what happened (for logs and tests).
@@ -191,21 +190,11 @@ class TickEngine:
         return custom
 
     def _refresh_custom_later(self, owner_id: PydanticObjectId) -> None:
-        if owner_id in self._refreshing:
-            return
-        self._refreshing.add(owner_id)
+        async def refresh(owners: list[PydanticObjectId]) -> None:
+            for owner in owners:
+                await self._read_custom(owner)
 
-        async def refresh() -> None:
-            try:
-                await self._read_custom(owner_id)
-            except Exception as error:  # the next tick tries again
-                log.warning("re-reading the instructions of %s failed: %s", owner_id, error)
-            finally:
-                self._refreshing.discard(owner_id)
-
-        task = asyncio.create_task(refresh())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background.run([owner_id], refresh, what="re-reading an owner's instructions")
 
     async def _compose(
         self,

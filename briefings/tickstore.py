@@ -35,6 +35,7 @@ from briefings.events import BriefingAnnounced, queue_announce
 from briefings.lifecycle import ended_key
 from briefings.schedule import enqueue_ticks, next_tick_key
 from briefings.watch import Totals, queue_totals, totals_key
+from core.background import Background
 from core.coalesce import Coalescer
 from documents import Briefing, BriefingRequest, RequestStatus
 from documents.transient import retry_transient
@@ -73,8 +74,7 @@ class TickStore:
         self._arq = arq
         self._ttl = ttl
         self._requests: dict[str, tuple[float, BriefingRequest]] = {}
-        self._refreshing: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background[str]()
         self._loads = Coalescer[str, Loaded](flush=self._load_many, window=window)
         self._inserts = Coalescer[Briefing, Briefing | None](flush=self._insert_many, window=window)
         self._finishes = Coalescer[Finish, None](flush=self._finish_many, window=window)
@@ -151,22 +151,7 @@ class TickStore:
         """Re-read cached requests off the tick's path: a store read that takes a moment under load
         must not make the tick late, and what it can change is only a missed end (which Redis
         announces anyway), caught by the next tick."""
-        wanted = [rid for rid in request_ids if rid not in self._refreshing]
-        if not wanted:
-            return
-        self._refreshing.update(wanted)
-
-        async def refresh() -> None:
-            try:
-                await self._refresh(wanted)
-            except Exception as error:  # the next tick tries again
-                log.warning("re-reading %d cached requests failed: %s", len(wanted), error)
-            finally:
-                self._refreshing.difference_update(wanted)
-
-        task = asyncio.create_task(refresh())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background.run(request_ids, self._refresh, what="re-reading cached requests")
 
     def _age(self, request_id: str, *, now: float) -> float:
         cached = self._requests.get(request_id)

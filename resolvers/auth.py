@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 import weakref
@@ -14,6 +13,7 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from core import logs, metrics
+from core.background import Background
 from core.quoting import quoted
 from core.security import PasswordService, announce_revocation, new_token, token_digest
 from core.time import as_utc, utcnow
@@ -26,7 +26,6 @@ from resolvers.errors import CodedError, ErrorCode, bad_input, not_found, rate_l
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 WRONG_CREDENTIALS = "Wrong username or password"
-log = logging.getLogger("briefing.auth")
 _TOUCH_EVERY = timedelta(minutes=1)
 _login_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -158,7 +157,7 @@ _touched: dict[str, float] = {}  # token digest -> monotonic time this process l
 _TOUCHED_MAX = 10_000
 
 
-_touches: set[asyncio.Task[None]] = set()
+_touches = Background[object]()
 
 
 def _touch_later(*, session_id: object, at: datetime) -> None:
@@ -166,15 +165,11 @@ def _touch_later(*, session_id: object, at: datetime) -> None:
     socket of every user would otherwise wait for its write, queued behind the others' on a store
     that serialises writes, before its `connection_ack`. The idle expiry it feeds counts in hours."""
 
-    async def touch() -> None:
-        try:
-            await Session.find_one(Session.id == session_id).update({"$set": {"last_used_at": at}})
-        except Exception as error:  # the next use after _TOUCH_EVERY writes it again
-            log.warning("could not record the use of a session: %s", error)
+    async def touch(sessions: list[object]) -> None:
+        for session in sessions:
+            await Session.find_one(Session.id == session).update({"$set": {"last_used_at": at}})
 
-    task = asyncio.create_task(touch())
-    _touches.add(task)
-    task.add_done_callback(_touches.discard)
+    _touches.run([session_id], touch, what="recording the use of a session")
 
 
 def _first_touch(digest: str) -> bool:
