@@ -63,6 +63,8 @@ from devtools.services import Service, backing_services, clear_data
 from documents import Briefing, BriefingRequest, EndReason, RequestStatus, User, connect_documents
 
 GOAL_P99_MS = 50.0
+GOAL_P99_MS_AT_50 = 10.0  # issue 9: at N <= 50 a tick starts within 10 ms (p99)
+GOAL_FERRETDB_CORES = 0.3  # issue 9: at N = 200 the store takes at most 0.3 core
 GOAL_STORED_P99_MS = 100.0  # issue 9: at N = 200, start p99 <= 50 ms and stored p99 <= 100 ms
 WARMUP_SECONDS = 3.0
 
@@ -260,9 +262,13 @@ async def bench(
     usage = ", ".join(f"{name} {(a - b) / wall:.2f}" for name, a, b in zip(names, cpu_after, cpu_before, strict=True))
     print(f"CPU cores busy during the window: {usage}")
     print()
-    print(Goal("p99 start lateness", percentile(start_late, 99) * 1e3, GOAL_P99_MS, "ms").line())
+    start_goal = GOAL_P99_MS_AT_50 if n <= 50 else GOAL_P99_MS
+    print(Goal("p99 start lateness", percentile(start_late, 99) * 1e3, start_goal, "ms").line())
     print(Goal("p99 stored lateness", percentile(stored_late, 99) * 1e3, GOAL_STORED_P99_MS, "ms").line())
     print(f"briefings stored per second {rate:.1f} (goal {n}, ratio {rate / n:.2f})")
+    if len(procs) > 1:
+        ferretdb = (cpu_after[1] - cpu_before[1]) / wall
+        print(Goal("FerretDB CPU", ferretdb * 100, GOAL_FERRETDB_CORES * 100, "% of a core").line())
 
 
 def build_bench_worker(settings: Settings, recorder: Recorder) -> Worker:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -38,13 +39,34 @@ def is_transient(error: PyMongoError) -> bool:
     return False
 
 
+WRITES_AT_ONCE = 2
+"""Writes one process sends the store at once (the others wait their turn in the process).
+
+SQLite has one writer; FerretDB's other connections wait for its lock by sleeping and retrying
+(SQLite's busy handler: up to 100 ms a sleep), so a burst of concurrent writes (two hundred owners
+ending their briefings together) left the lock idle between sleeps and queued the worker's briefing
+inserts behind them for seconds. Queued in the process instead, the writes go out back to back."""
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(WRITES_AT_ONCE)
+    return gate
+
+
 async def retry_transient(operation: Callable[[], Awaitable[T]], *, what: str) -> T:
-    """Run `operation`, again after a short jittered backoff (20 ms doubling) while the store
-    refuses it transiently, at most ATTEMPTS times; any other error is raised at once."""
+    """Run `operation` (a write), again after a short jittered backoff (20 ms doubling) while the
+    store refuses it transiently, at most ATTEMPTS times; any other error is raised at once. At
+    most `WRITES_AT_ONCE` of a process run at once."""
     delay = _FIRST_BACKOFF_SECONDS
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await operation()
+            async with _gate():
+                return await operation()
         except PyMongoError as error:
             if attempt == ATTEMPTS or not is_transient(error):
                 raise
