@@ -37,7 +37,7 @@ from briefings.schedule import enqueue_ticks, next_tick_key
 from briefings.watch import Totals, queue_totals, totals_key
 from core.background import Background
 from core.coalesce import Coalescer
-from documents import Briefing, BriefingRequest, RequestStatus
+from documents import Briefing, BriefingRequest, RequestStatus, get_by_id
 from documents.transient import retry_transient
 
 log = logging.getLogger("briefing.tick")
@@ -140,7 +140,8 @@ class TickStore:
         if not request_ids:
             return
         now = time.monotonic()
-        fresh = await asyncio.gather(*(BriefingRequest.get(PydanticObjectId(rid)) for rid in request_ids))
+        # one `_id $in` read for all of them (the batched key reads), not one find each
+        fresh = await asyncio.gather(*(get_by_id(BriefingRequest, PydanticObjectId(rid)) for rid in request_ids))
         for request_id, request in zip(request_ids, fresh, strict=True):
             if request is not None and request.status == RequestStatus.ACTIVE:
                 self._requests[request_id] = (now, request)
